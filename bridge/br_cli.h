@@ -1,0 +1,23 @@
+/*
+ * br_cli.h - entry points of the sfbridge subcommands, called by main.c.
+ *
+ * Each takes the arguments after the subcommand name (argv[0] is the
+ * subcommand itself, as getopt expects) and returns the process exit code:
+ */
+#ifndef BR_CLI_H
+#define BR_CLI_H
+
+#define BR_EXIT_OK      0 /* the work succeeded */
+#define BR_EXIT_FAILURE 1 /* the work failed (a command is invalid, Salesforce said no, ...) */
+#define BR_EXIT_USAGE   2 /* bad usage or bad configuration */
+
+/* sfbridge check -c FILE : load, validate and print the effective config (bridge/br_cli_check.c) */
+int br_cli_check(int argc, char **argv);
+
+/* sfbridge command validate [FILE|-] : check command messages (bridge/br_cli_command.c) */
+int br_cli_command(int argc, char **argv);
+
+/* sfbridge run -c FILE : the daemon (bridge/br_cli_run.c) */
+int br_cli_run(int argc, char **argv);
+
+#endif

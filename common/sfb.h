@@ -1,0 +1,80 @@
+/*
+ * sfb.h - generic helpers shared by every sfbridge module and by sfemu:
+ * leveled logging (plain text or JSON lines) and redaction of secrets.
+ *
+ * Nothing here knows about Kafka or Salesforce; that is what lets the
+ * emulator share it with the client it tests without hiding a bug on both
+ * sides (DESIGN.md).
+ *
+ * Thread safety: sfb_log() may be called from any thread; a log line is
+ * written with one write(2) so lines from different threads never interleave.
+ * sfb_log_init() is called once by main() before any thread starts.
+ */
+#ifndef SFB_H
+#define SFB_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+    SFB_LOG_ERROR = 0,
+    SFB_LOG_WARN = 1,
+    SFB_LOG_INFO = 2,
+    SFB_LOG_DEBUG = 3,
+} sfb_log_level_t;
+
+typedef enum {
+    SFB_LOG_FORMAT_TEXT = 0,
+    SFB_LOG_FORMAT_JSON = 1,
+} sfb_log_format_t;
+
+/* Sets the threshold and the format; defaults are INFO and TEXT. Writes to fd. */
+void sfb_log_init(sfb_log_level_t level, sfb_log_format_t format, int fd);
+
+/* Parses "error|warn|info|debug" (case-insensitive). Returns -1 if unknown. */
+int sfb_log_level_parse(const char *name, sfb_log_level_t *level);
+/* Parses "text|json". Returns -1 if unknown. */
+int sfb_log_format_parse(const char *name, sfb_log_format_t *format);
+
+bool sfb_log_enabled(sfb_log_level_t level);
+
+/*
+ * Logs one line. `scope` tags the line with the org or instance it concerns
+ * ("org=acme", "sink", "emu"); may be NULL. The message must never contain a
+ * secret: pass secret-bearing values through sfb_redact_*() first.
+ */
+void sfb_log(sfb_log_level_t level, const char *scope, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sfb_vlog(sfb_log_level_t level, const char *scope, const char *fmt, va_list ap);
+
+#define SFB_ERROR(scope, ...) sfb_log(SFB_LOG_ERROR, scope, __VA_ARGS__)
+#define SFB_WARN(scope, ...)  sfb_log(SFB_LOG_WARN, scope, __VA_ARGS__)
+#define SFB_INFO(scope, ...)  sfb_log(SFB_LOG_INFO, scope, __VA_ARGS__)
+#define SFB_DEBUG(scope, ...)                                                                      \
+    do {                                                                                           \
+        if (sfb_log_enabled(SFB_LOG_DEBUG))                                                        \
+            sfb_log(SFB_LOG_DEBUG, scope, __VA_ARGS__);                                            \
+    } while (0)
+
+/* What every secret is shown as, whatever its length (the length is a hint too). */
+#define SFB_REDACTED "[redacted]"
+
+/* Returns SFB_REDACTED for a non-empty secret, "" for NULL/empty (so "is it set?" stays visible). */
+const char *sfb_redact_secret(const char *secret);
+
+/*
+ * Copies `text` to `out` (always NUL-terminated, truncated to out_size) with
+ * the value of every secret-bearing parameter replaced by SFB_REDACTED.
+ * Recognises form/query pairs (`password=...&`), JSON members
+ * (`"access_token":"..."`) and HTTP authorization headers (`Bearer ...`).
+ * The names covered are those of sfb_is_secret_name(). Returns `out`.
+ */
+char *sfb_redact_text(const char *text, char *out, size_t out_size);
+
+/* True for parameter names that carry secrets: password, client_secret,
+ * access_token, refresh_token, assertion, code, code_verifier, token,
+ * private_key, key, secret, signature (case-insensitive, exact name). */
+bool sfb_is_secret_name(const char *name, size_t len);
+
+#endif
