@@ -24,7 +24,9 @@
 #   KAFKA_HEAP            JVM heap options (default "-Xms256m -Xmx1g")
 #   MVN                   maven binary (default mvn)
 
-set -euo pipefail
+set -Eeuo pipefail
+# An unexpected failure must not be silent.
+trap 'echo "broker.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 POM=$HERE/pom.xml
@@ -90,7 +92,7 @@ resolve_classpath() {
     sum=$(sha256sum "$POM" | cut -d' ' -f1)
     if [[ -s $dir/classpath && -f $dir/classpath.sum && $(cat "$dir/classpath.sum") == "$sum" ]]; then
         local jar ok=1
-        IFS=: read -r -a jars <"$dir/classpath"
+        IFS=: read -r -a jars <"$dir/classpath" || true  # no trailing newline
         for jar in "${jars[@]}"; do
             [[ -f $jar ]] || ok=0
         done
