@@ -201,8 +201,9 @@ show_logs() {
     local dir=$1
     for f in "$dir/logs/stdout.log" "$dir/logs/server.log"; do
         if [[ -s $f ]]; then
+            # Skip the config dumps (tab-indented "key = value" lines).
             echo "---- last lines of $f ----" >&2
-            tail -n 40 "$f" >&2
+            grep -v $'^\t' "$f" | tail -n 40 >&2 || true
         fi
     done
 }
