@@ -263,18 +263,24 @@ static void print_ref_key(FILE *out, const br_ckey_t *k, int depth)
 {
     char facts[256] = "";
     const char *req = (k->flags & BR_CK_REQUIRED) ? ", required" : "";
+    char def[96] = "";
+    if (k->def)
+        snprintf(def, sizeof(def), ", default \"%s\"", k->def);
     switch (k->type) {
     case BR_CT_STRING:
-        snprintf(facts, sizeof(facts), "string%s%s%s", req,
+        snprintf(facts, sizeof(facts), "string%s%s%s%s", req,
                  (k->flags & BR_CK_PATH) ? ", file path" : "",
-                 (k->flags & BR_CK_URL) ? ", URL" : "");
+                 (k->flags & BR_CK_URL) ? ", URL" : "", def);
         break;
     case BR_CT_SECRET:
         snprintf(facts, sizeof(facts), "secret: \"${VAR}\" or \"@/path\"%s", req);
         break;
     case BR_CT_INT:
-        snprintf(facts, sizeof(facts), "integer %lld..%lld%s, default %lld", k->min, k->max, req,
-                 k->idef);
+        if (k->flags & BR_CK_REQUIRED)
+            snprintf(facts, sizeof(facts), "integer %lld..%lld, required", k->min, k->max);
+        else
+            snprintf(facts, sizeof(facts), "integer %lld..%lld, default %lld", k->min, k->max,
+                     k->idef);
         break;
     case BR_CT_BOOL:
         snprintf(facts, sizeof(facts), "boolean, default %s", k->idef ? "true" : "false");
@@ -285,7 +291,7 @@ static void print_ref_key(FILE *out, const br_ckey_t *k, int depth)
             used += (size_t)snprintf(facts + used, sizeof(facts) - used, "%s %s", i ? "," : "",
                                      k->enums[i]);
         if (used < sizeof(facts))
-            snprintf(facts + used, sizeof(facts) - used, "%s", req);
+            snprintf(facts + used, sizeof(facts) - used, "%s%s", req, def);
         break;
     }
     case BR_CT_GROUP:
