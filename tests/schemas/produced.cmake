@@ -1,0 +1,17 @@
+# Writes results with the real serialiser and validates them with ajv.
+# Usage: cmake -DPRODUCER=... -DNODE=... -DVALIDATOR=... -DSCHEMAS=... -DOUT=... -P produced.cmake
+file(REMOVE_RECURSE ${OUT})
+file(MAKE_DIRECTORY ${OUT}/valid)
+execute_process(COMMAND ${PRODUCER} ${OUT}/valid RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "producer failed (${rc})")
+endif()
+file(GLOB produced ${OUT}/valid/*.json)
+list(LENGTH produced n)
+if(n LESS 5)
+  message(FATAL_ERROR "producer wrote only ${n} files")
+endif()
+execute_process(COMMAND ${NODE} ${VALIDATOR} --schemas ${SCHEMAS} ${OUT} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "produced results do not validate")
+endif()
