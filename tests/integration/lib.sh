@@ -203,8 +203,14 @@ bg_stop() {
         sleep 0.05
     done
     wait "$pid" 2>/dev/null || BG_RC=$?
-    # Children it left in its group (e.g. a wrapper script's) go too.
+    # Children it left in its group (e.g. a wrapper script's) go too; return
+    # only once none of them runs (zombies awaiting their reaper do not count).
     kill -KILL -- "-$pid" 2>/dev/null || true
+    deadline=$(($(it_now_ms) + 5000))
+    while ps -e -o pgid=,stat= | awk -v g="$pid" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'; do
+        (($(it_now_ms) < deadline)) || fail "processes of $name (group $pid) survive SIGKILL"
+        sleep 0.05
+    done
     unset "IT_BG_PIDS[$name]"
 }
 
