@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   librdkafka-dev libcurl4-openssl-dev libjansson-dev libssl-dev libconfig-dev
   libmicrohttpd-dev libcmocka-dev
-  kcat curl ca-certificates openssl python3
+  kcat curl ca-certificates openssl python3 jq   # jq: JSON checks in integration tests
   clang clang-format                    # libFuzzer targets and formatting
   openjdk-17-jdk-headless maven         # the real Kafka broker of the tests
   nodejs npm                            # ajv, the JSON Schema validator of the tests
