@@ -257,8 +257,10 @@ cmd_stop() {
     echo "kafka: broker pid $pid stopped in $(($(now_ms) - t0)) ms"
 }
 
-# Launch one broker with the given ports. Returns 0 when it answers, 1 on a
-# bind conflict (caller retries with new ports), and dies on other failures.
+# Launch one broker with the given ports. Sets LAUNCHED=1 when it answers,
+# LAUNCHED=0 on a bind conflict (caller retries with new ports), and dies on
+# other failures. (Not a return code: a function called as a condition runs
+# without errexit, and every step here must stop the script if it fails.)
 launch() {
     local dir=$1 port=$2 cport=$3 java=$4 timeout=$5 t0 pid deadline
     rm -rf "$dir/data"
@@ -305,7 +307,8 @@ launch() {
                 "$dir/logs/stdout.log" 2>/dev/null; then
                 echo "kafka: port $port or $cport was taken meanwhile, retrying" >&2
                 rm -f "$dir/pid"
-                return 1
+                LAUNCHED=0
+                return 0
             fi
             show_logs "$dir"
             die "broker exited before answering (see $dir/logs)"
@@ -318,6 +321,7 @@ launch() {
         sleep 0.2
     done
     echo "127.0.0.1:$port" >"$dir/bootstrap"
+    LAUNCHED=1
     local version
     version=$(grep -m1 -o 'Kafka version: [^ ]*' "$dir/logs/server.log" | cut -d' ' -f3 || true)
     echo "kafka: broker ${version:-?} (node $NODE_ID, pid $pid) answers at 127.0.0.1:$port" \
@@ -351,7 +355,8 @@ cmd_start() {
         TAKEN_PORTS="${TAKEN_PORTS:-} $port"
         cport=$(free_port)
         TAKEN_PORTS="${TAKEN_PORTS:-} $cport"
-        launch "$dir" "$port" "$cport" "$java" "$timeout" && return 0
+        launch "$dir" "$port" "$cport" "$java" "$timeout"
+        ((LAUNCHED)) && return 0
     done
     die "could not bind the broker after 3 attempts"
 }
@@ -391,7 +396,7 @@ main() {
     case $cmd in
     start) cmd_start "$dir" "$port" ;;
     stop) cmd_stop "$dir" ;;
-    status) cmd_status "$dir" ;;
+    status) cmd_status "$dir" || exit 1 ;;
     bootstrap)
         [[ -s $dir/bootstrap ]] || die "no broker started in $dir"
         cat "$dir/bootstrap"
