@@ -91,6 +91,22 @@ static const char *printable(const char *s, size_t len, char *out, size_t out_si
     return out;
 }
 
+/* Copies jansson's message with control characters escaped: its "near '...'"
+ * quotes raw input, which may hold a newline, and a reason is one line. */
+static const char *one_line(const char *text, char *out, size_t out_size)
+{
+    size_t o = 0;
+    for (const char *p = text; *p && o + 5 < out_size; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(out + o, out_size - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* ---- byte-level checks (before jansson) ---- */
 
 /*
@@ -593,6 +609,7 @@ br_command_err_t br_command_parse(const char *bytes, size_t len, const br_comman
      * ALLOW_NUL: "\u0000" is legal JSON and legal in field values; the
      * validation refuses it where it could cut a string short. */
     json_error_t jerr;
+    char text[sizeof(jerr.text) * 4];
     root = json_loadb(bytes, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
         enum json_error_code code = json_error_code(&jerr);
@@ -602,12 +619,12 @@ br_command_err_t br_command_parse(const char *bytes, size_t len, const br_comman
          * a command we take. */
         if (code == json_error_duplicate_key || code == json_error_numeric_overflow ||
             code == json_error_null_byte_in_key) {
-            seterr(errstr, errstr_size, "%s (line %d, column %d)", jerr.text, jerr.line,
-                   jerr.column);
+            seterr(errstr, errstr_size, "%s (line %d, column %d)",
+                   one_line(jerr.text, text, sizeof(text)), jerr.line, jerr.column);
             err = BR_COMMAND_INVALID;
         } else {
-            seterr(errstr, errstr_size, "not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                   jerr.column);
+            seterr(errstr, errstr_size, "not JSON: %s (line %d, column %d)",
+                   one_line(jerr.text, text, sizeof(text)), jerr.line, jerr.column);
             err = BR_COMMAND_NOT_JSON;
         }
         goto done;

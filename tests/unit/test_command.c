@@ -262,6 +262,9 @@ static void test_bytes(void **state)
         {"{\"op\":\"insert\",\"sobject\":\"A\",\"fields\":{\"Na\\u0000me\":1}}", 0,
          BR_COMMAND_INVALID, "NUL"},
         {OK_CMD "\0", sizeof(OK_CMD), BR_COMMAND_NOT_JSON, "not JSON"},
+        /* Found by fuzz_command: jansson quotes raw input, newline included,
+         * and a reason must stay on one line. */
+        {"{\"\\n\\\n\0`0\001m'Pvvv\\", 17, BR_COMMAND_NOT_JSON, "\\x0a"},
         {"42", 0, BR_COMMAND_INVALID, "must be a JSON object, not a number"},
         {"null", 0, BR_COMMAND_INVALID, "must be a JSON object, not null"},
         {"\"op\"", 0, BR_COMMAND_INVALID, "must be a JSON object, not a string"},
@@ -284,6 +287,8 @@ static void test_bytes(void **state)
             fail_msg("case %zu: reason \"%s\" does not mention \"%s\"", i, errstr,
                      cases[i].mentions);
         assert_true((err == BR_COMMAND_OK) == (cmd != NULL));
+        if (strchr(errstr, '\n'))
+            fail_msg("case %zu: reason spans lines: %s", i, errstr);
         br_command_destroy(cmd);
     }
 }
