@@ -1,21 +1,101 @@
-/* br_cli_run.c - `sfbridge run`: the daemon. The sink is issue #5; until it lands
- * this validates the config and says plainly that running is not available yet. */
+/* br_cli_run.c - `sfbridge run -c FILE`: the daemon (the sink, for now). */
 #include "br_cli.h"
+#include "br_config.h"
+#include "br_sink.h"
 
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "sfb.h"
+
+static volatile sig_atomic_t stop_requested;
+
+/* First signal: drain and stop. Second: exit at once (async-signal-safe). */
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_requested) {
+        static const char msg[] = "sfbridge: second signal, exiting now\n";
+        ssize_t w = write(2, msg, sizeof(msg) - 1);
+        (void)w;
+        _exit(BR_EXIT_FAILURE);
+    }
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: sfbridge run -c FILE\n"
+                 "\n"
+                 "Runs the daemon: joins the consumer group of sink.command_topic, applies each\n"
+                 "command to the org its partition belongs to (sink.partitions) in sObject\n"
+                 "Collections batches, writes one result per command to sink.result_topic and\n"
+                 "what is not a command to sink.dead_letter_topic. Offsets are committed only\n"
+                 "once every command up to them has its result acknowledged by Kafka.\n"
+                 "\n"
+                 "With kafka.embedded = true it runs librdkafka's mock cluster in-process and\n"
+                 "prints `embedded kafka bootstrap HOST:PORT` on stdout.\n"
+                 "\n"
+                 "SIGTERM or SIGINT: stop fetching, finish batches in flight, deliver their\n"
+                 "results, commit and leave the group. A second signal exits at once.\n"
+                 "\n"
+                 "Options:\n"
+                 "  -c, --config FILE   the config file (see deploy/sfbridge.example.conf)\n"
+                 "  -h, --help          this help\n"
+                 "\n"
+                 "Exit codes: 0 stopped cleanly, 1 a fatal error, 2 bad usage or config.\n");
+}
 
 int br_cli_run(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("Usage: sfbridge run -c FILE\n\n"
-                   "Runs the daemon: joins the consumer group of the command topic and applies\n"
-                   "commands to Salesforce (not yet available in this build).\n");
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
             return BR_EXIT_OK;
+        default:
+            usage(stderr);
+            return BR_EXIT_USAGE;
         }
     }
-    fprintf(stderr, "sfbridge run: not yet: the sink has not landed in this build "
-                    "(use `sfbridge check -c FILE` to validate a config)\n");
-    return BR_EXIT_FAILURE;
+    if (!path || optind != argc) {
+        usage(stderr);
+        return BR_EXIT_USAGE;
+    }
+
+    char errstr[1024];
+    br_config_t *config = br_config_load(path, errstr, sizeof(errstr));
+    if (!config) {
+        fprintf(stderr, "sfbridge run: %s\n", errstr);
+        return BR_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < config->warnings_count; i++)
+        SFB_WARN("config", "%s", config->warnings[i]);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = br_sink_run(config, &stop_requested, errstr, sizeof(errstr));
+    if (rc != 0)
+        SFB_ERROR("sink", "%s", errstr);
+    br_config_destroy(config);
+    return rc == 0 ? BR_EXIT_OK : BR_EXIT_FAILURE;
 }

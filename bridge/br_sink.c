@@ -1,0 +1,696 @@
+/*
+ * br_sink.c - the sink's Kafka side, on one thread: consume, parse, route,
+ * batch, hand batches to the org workers, write results and dead letters,
+ * commit what has all its results acknowledged. See br_sink.h.
+ */
+#include "br_sink.h"
+#include "br_sink_int.h"
+#include "br_org.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sfb.h"
+
+/* How often acknowledged progress is committed (asynchronously). */
+#define COMMIT_INTERVAL_MS 200
+/* Longest wait in one consumer poll: bounds the latency added to a result
+ * whose batch just finished, since workers cannot wake the poll. */
+#define POLL_MS_BUSY 2
+#define POLL_MS_IDLE 50
+/* Partition numbers above this are not supported (memory per partition). */
+#define MAX_PARTITIONS 100000
+
+int64_t sink_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sink_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static sink_part_t *part_get(sink_t *sink, int32_t partition)
+{
+    if (partition < 0 || (size_t)partition >= sink->part_cap)
+        return NULL;
+    return sink->parts[partition];
+}
+
+static sink_org_t *org_of_partition(sink_t *sink, int32_t partition)
+{
+    const br_config_org_t *conf = br_config_org_of_partition(sink->config, partition);
+    for (size_t i = 0; conf && i < sink->org_cnt; i++) {
+        if (sink->orgs[i].conf == conf)
+            return &sink->orgs[i];
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------ producing */
+
+/* Queues the item's output; on a full queue serves delivery reports and
+ * retries (never drops). Returns -1 only on a fatal producer error. */
+static int produce_item(sink_t *sink, sink_item_t *item)
+{
+    char errstr[512];
+    for (;;) {
+        kf_err_t err =
+            kf_producer_produce(sink->producer, item->out_topic, KF_PARTITION_ANY, item->out_key,
+                                item->out_key ? strlen(item->out_key) : 0, item->out_json,
+                                strlen(item->out_json), NULL, 0, item, errstr, sizeof(errstr));
+        if (err == KF_OK)
+            return 0;
+        if (err == KF_ERR_QUEUE_FULL) {
+            kf_producer_poll(sink->producer, 10, NULL, errstr, sizeof(errstr));
+            continue;
+        }
+        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "cannot produce to %s: %s",
+                 item->out_topic, errstr);
+        sink->fatal = true;
+        return -1;
+    }
+}
+
+static void on_delivery(void *opaque, void *msg_opaque, kf_err_t err, const char *errstr,
+                        const char *topic, int32_t partition, int64_t offset)
+{
+    sink_t *sink = opaque;
+    sink_item_t *item = msg_opaque;
+    (void)partition;
+    (void)offset;
+    if (err != KF_OK) {
+        /* librdkafka gave up after message.timeout.ms. The result must still
+         * reach Kafka before the offset moves: queue it again. */
+        SFB_WARN("sink", "result for %s could not be delivered to %s (%s); producing it again",
+                 item->command_id ? item->command_id : "?", topic, errstr);
+        if (err != KF_ERR_FATAL && !sink->hard_stop && produce_item(sink, item) == 0)
+            return;
+        item->part->unacked--;
+        sink_item_free(item);
+        return;
+    }
+    sink_part_t *part = item->part;
+    if (kf_tracker_ack(part->tracker, item->ticket) != KF_OK)
+        SFB_ERROR("sink", "partition %d: offset %lld acknowledged twice", (int)part->partition,
+                  (long long)item->offset);
+    part->unacked--;
+    sink_item_free(item);
+}
+
+static void dead_letter(sink_t *sink, sink_part_t *part, const kf_message_t *msg,
+                        const char *reason, const char *detail)
+{
+    sink_item_t *item = calloc(1, sizeof(*item));
+    if (!item) {
+        sink->fatal = true;
+        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
+        return;
+    }
+    item->part = part;
+    item->offset = msg->offset;
+    item->out_topic = sink->config->sink.dead_letter_topic;
+    item->out_json =
+        sink_dead_letter_json(sink, msg, part->org ? part->org->conf->name : NULL, reason, detail);
+    if (msg->key && msg->key_len > 0)
+        item->out_key = strndup(msg->key, msg->key_len);
+    if (!item->out_json || kf_tracker_admit(part->tracker, msg->offset, &item->ticket) != KF_OK) {
+        SFB_ERROR("sink", "partition %d offset %lld: cannot queue a dead letter",
+                  (int)part->partition, (long long)msg->offset);
+        sink->fatal = true;
+        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "cannot queue a dead letter");
+        sink_item_free(item);
+        return;
+    }
+    SFB_INFO(part->org ? part->org->conf->name : "sink",
+             "dead letter: partition %d offset %lld: %s: %s", (int)part->partition,
+             (long long)msg->offset, reason, detail);
+    sink->n_dead_letters++;
+    part->unacked++;
+    if (produce_item(sink, item) != 0)
+        sink_item_free(item);
+}
+
+/* A finished batch: one result per command, then the batch is done. */
+static void finish_job(sink_t *sink, sink_job_t *job)
+{
+    sink_part_t *part = job->part;
+    br_batch_t *batch = job->batch;
+    for (size_t i = 0; i < batch->count; i++) {
+        sink_item_t *item = batch->items[i].opaque;
+        item->out_topic = sink->config->sink.result_topic;
+        item->out_json = sink_result_json(sink, item);
+        item->out_key = item->command_id ? strdup(item->command_id) : NULL;
+        if (item->ok)
+            sink->n_results_ok++;
+        else
+            sink->n_results_error++;
+        if (!item->out_json) {
+            sink->fatal = true;
+            snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "cannot build a result");
+            part->unacked--;
+            sink_item_free(item);
+            continue;
+        }
+        if (produce_item(sink, item) != 0) {
+            part->unacked--;
+            sink_item_free(item);
+        }
+    }
+    br_batcher_done(part->batcher, batch);
+    part->in_flight--;
+    free(job);
+}
+
+static size_t drain_done(sink_t *sink)
+{
+    pthread_mutex_lock(&sink->done_mu);
+    sink_job_t *job = sink->done_head;
+    sink->done_head = sink->done_tail = NULL;
+    pthread_mutex_unlock(&sink->done_mu);
+    size_t n = 0;
+    while (job) {
+        sink_job_t *next = job->next;
+        finish_job(sink, job);
+        job = next;
+        n++;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------ partitions */
+
+static void part_set_paused(sink_t *sink, sink_part_t *part, bool pause)
+{
+    if (part->paused == pause)
+        return;
+    char errstr[256];
+    const char *topic = sink->config->sink.command_topic;
+    kf_err_t err =
+        pause ? kf_consumer_pause(sink->consumer, topic, part->partition, errstr, sizeof(errstr))
+              : kf_consumer_resume(sink->consumer, topic, part->partition, errstr, sizeof(errstr));
+    if (err != KF_OK) {
+        SFB_WARN("sink", "partition %d: %s failed: %s", (int)part->partition,
+                 pause ? "pause" : "resume", errstr);
+        return;
+    }
+    part->paused = pause;
+}
+
+/* Dispatches what may start, and pauses or resumes the partition. */
+static void part_service(sink_t *sink, sink_part_t *part, int64_t now, bool force_close)
+{
+    br_batcher_tick(part->batcher, now, force_close);
+    br_batch_t *batch;
+    while ((batch = br_batcher_next(part->batcher))) {
+        sink_job_t *job = calloc(1, sizeof(*job));
+        if (!job) {
+            sink->fatal = true;
+            snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
+            return;
+        }
+        job->part = part;
+        job->batch = batch;
+        part->in_flight++;
+        if (batch->op == SINK_OP_DEAD_LETTER) {
+            /* Not used: dead letters bypass the batcher. */
+            free(job);
+            continue;
+        }
+        sink_org_submit(part->org, job);
+    }
+    bool org_paused = part->org && sink_org_paused(part->org, now);
+    bool want_pause =
+        part->revoked || *sink->stop || org_paused || !br_batcher_has_room(part->batcher);
+    part_set_paused(sink, part, want_pause);
+}
+
+static sink_part_t *part_create(sink_t *sink, int32_t partition)
+{
+    if (partition < 0 || partition >= MAX_PARTITIONS)
+        return NULL;
+    if ((size_t)partition >= sink->part_cap) {
+        size_t cap = sink->part_cap ? sink->part_cap : 16;
+        while (cap <= (size_t)partition)
+            cap *= 2;
+        sink_part_t **parts = realloc(sink->parts, cap * sizeof(*parts));
+        if (!parts)
+            return NULL;
+        memset(parts + sink->part_cap, 0, (cap - sink->part_cap) * sizeof(*parts));
+        sink->parts = parts;
+        sink->part_cap = cap;
+    }
+    sink_part_t *part = calloc(1, sizeof(*part));
+    if (!part)
+        return NULL;
+    const br_config_sink_t *sc = &sink->config->sink;
+    part->partition = partition;
+    part->org = org_of_partition(sink, partition);
+    part->committed = KF_OFFSET_NONE;
+    part->batcher =
+        br_batcher_create((size_t)sc->batch_size, sc->linger_ms, (size_t)sc->max_in_flight);
+    /* Items held: batches in flight + waiting + open, plus results waiting
+     * for their acknowledgement; dead letters count too. */
+    size_t capacity = (size_t)(sc->max_in_flight + 4) * (size_t)sc->batch_size * 4 + 1024;
+    if (!part->batcher || kf_tracker_create(capacity, &part->tracker) != KF_OK) {
+        br_batcher_destroy(part->batcher);
+        free(part);
+        return NULL;
+    }
+    sink->parts[partition] = part;
+    return part;
+}
+
+static void part_destroy(sink_t *sink, sink_part_t *part)
+{
+    sink->parts[part->partition] = NULL;
+    br_batcher_destroy(part->batcher);
+    kf_tracker_destroy(part->tracker);
+    free(part);
+}
+
+static void drop_item(void *opaque, void *ctx)
+{
+    sink_part_t *part = ctx;
+    part->unacked--;
+    sink_item_free(opaque);
+}
+
+/* Commits what every partition (or just `only`) may commit. */
+static void commit_progress(sink_t *sink, sink_part_t *only, bool sync)
+{
+    kf_partition_t parts[64];
+    size_t n = 0;
+    for (size_t i = 0; i < sink->part_cap; i++) {
+        sink_part_t *part = sink->parts[i];
+        if (!part || (only && part != only) || !kf_tracker_commit_due(part->tracker))
+            continue;
+        int64_t off = kf_tracker_committable(part->tracker);
+        if (off == KF_OFFSET_NONE)
+            continue;
+        parts[n].topic = sink->config->sink.command_topic;
+        parts[n].partition = part->partition;
+        parts[n].offset = off;
+        n++;
+        kf_tracker_committed(part->tracker, off);
+        part->committed = off;
+        if (n == sizeof(parts) / sizeof(parts[0])) {
+            char errstr[512];
+            if (kf_consumer_commit(sink->consumer, parts, n, !sync, errstr, sizeof(errstr)) !=
+                KF_OK)
+                SFB_WARN("sink", "commit failed: %s", errstr);
+            sink->n_commits++;
+            n = 0;
+        }
+    }
+    if (n > 0) {
+        char errstr[512];
+        if (kf_consumer_commit(sink->consumer, parts, n, !sync, errstr, sizeof(errstr)) != KF_OK)
+            SFB_WARN("sink", "commit failed: %s", errstr);
+        sink->n_commits++;
+    }
+}
+
+/*
+ * Drains a partition that is being revoked (or the whole sink at shutdown):
+ * batches not started are dropped (the next owner consumes them again from
+ * the committed offset), batches in flight finish, their results are
+ * delivered, and what has results is committed.
+ */
+static void part_drain(sink_t *sink, sink_part_t *part)
+{
+    char errstr[256];
+    part->revoked = true;
+    br_batcher_discard_pending(part->batcher, drop_item, part);
+    while (part->in_flight > 0 || part->unacked > 0) {
+        drain_done(sink);
+        kf_producer_poll(sink->producer, 5, NULL, errstr, sizeof(errstr));
+        if (sink->fatal)
+            break;
+    }
+    commit_progress(sink, part, true);
+}
+
+static void on_rebalance(void *opaque, kf_rebalance_t event, const kf_partition_t *parts,
+                         size_t part_cnt)
+{
+    sink_t *sink = opaque;
+    for (size_t i = 0; i < part_cnt; i++) {
+        int32_t p = parts[i].partition;
+        if (strcmp(parts[i].topic, sink->config->sink.command_topic) != 0)
+            continue;
+        sink_part_t *part = part_get(sink, p);
+        if (event == KF_REBALANCE_ASSIGNED) {
+            if (part)
+                continue;
+            part = part_create(sink, p);
+            if (!part) {
+                sink->fatal = true;
+                snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "cannot set up partition %d",
+                         (int)p);
+                continue;
+            }
+            SFB_INFO(part->org ? part->org->conf->name : "sink", "partition %d assigned%s", (int)p,
+                     part->org ? "" : " (mapped to no org: its messages are dead-lettered)");
+        } else if (part) {
+            SFB_INFO(part->org ? part->org->conf->name : "sink", "partition %d %s", (int)p,
+                     event == KF_REBALANCE_REVOKED ? "revoked: draining" : "lost");
+            if (event == KF_REBALANCE_REVOKED) {
+                part_drain(sink, part);
+            } else {
+                /* Lost: another member may own it already. Let in-flight work
+                 * finish (its results are harmless duplicates), commit nothing. */
+                part->revoked = true;
+                br_batcher_discard_pending(part->batcher, drop_item, part);
+                while (part->in_flight > 0 || part->unacked > 0) {
+                    char errstr[256];
+                    drain_done(sink);
+                    kf_producer_poll(sink->producer, 5, NULL, errstr, sizeof(errstr));
+                    if (sink->fatal)
+                        break;
+                }
+            }
+            part_destroy(sink, part);
+        }
+    }
+}
+
+static void on_commit(void *opaque, kf_err_t err, const char *errstr, const kf_partition_t *parts,
+                      size_t part_cnt)
+{
+    (void)opaque;
+    (void)parts;
+    (void)part_cnt;
+    if (err != KF_OK)
+        SFB_WARN("sink", "asynchronous commit failed: %s (a later commit covers it)", errstr);
+}
+
+/* ------------------------------------------------------------ messages */
+
+static char *make_key(const br_command_t *cmd)
+{
+    char buf[512];
+    switch (cmd->op) {
+    case BR_OP_UPDATE:
+    case BR_OP_DELETE:
+        /* Ids compare on their case-sensitive 15-char form. */
+        snprintf(buf, sizeof(buf), "id:%.15s", cmd->id);
+        return strdup(buf);
+    case BR_OP_UPSERT:
+        snprintf(buf, sizeof(buf), "ext:%s=%s", cmd->ext_field, cmd->ext_value);
+        return strdup(buf);
+    default:
+        return NULL; /* inserts and events create new records */
+    }
+}
+
+static void handle_message(sink_t *sink, kf_message_t *msg, int64_t now)
+{
+    sink_part_t *part = part_get(sink, msg->partition);
+    if (!part || part->revoked) {
+        /* Not ours (any more): the owner will consume it from the committed offset. */
+        return;
+    }
+    sink->n_consumed++;
+    if (!part->org) {
+        dead_letter(sink, part, msg, "unroutable", "the partition is mapped to no org");
+        return;
+    }
+    char errstr[512];
+    br_command_t *cmd = NULL;
+    br_command_err_t perr = br_command_parse(msg->value ? msg->value : "", msg->value_len,
+                                             &sink->limits, &cmd, errstr, sizeof(errstr));
+    if (perr != BR_COMMAND_OK) {
+        dead_letter(sink, part, msg, br_command_err_reason(perr), errstr);
+        return;
+    }
+    sink_item_t *item = calloc(1, sizeof(*item));
+    char idbuf[512];
+    const char *cid = br_command_effective_id(cmd, sink->config->sink.command_topic, msg->partition,
+                                              msg->offset, idbuf, sizeof(idbuf));
+    char *key = make_key(cmd);
+    char sobject_key[256];
+    if (cmd->op == BR_OP_UPSERT)
+        snprintf(sobject_key, sizeof(sobject_key), "%s/%s", cmd->sobject, cmd->ext_field);
+    else
+        snprintf(sobject_key, sizeof(sobject_key), "%s", cmd->sobject);
+    if (!item || !(item->command_id = strdup(cid)) ||
+        kf_tracker_admit(part->tracker, msg->offset, &item->ticket) != KF_OK) {
+        sink->fatal = true;
+        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "partition %d: cannot admit offset %lld",
+                 (int)msg->partition, (long long)msg->offset);
+        br_command_destroy(cmd);
+        sink_item_free(item);
+        free(key);
+        return;
+    }
+    item->part = part;
+    item->offset = msg->offset;
+    item->cmd = cmd;
+    part->unacked++;
+    if (br_batcher_add(part->batcher, (int)cmd->op, sobject_key, key, msg->offset, item, now) !=
+        0) {
+        sink->fatal = true;
+        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
+    }
+    free(key);
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static int sink_setup(sink_t *sink, char *errstr, size_t errstr_size)
+{
+    const br_config_t *cfg = sink->config;
+    kf_property_t *props = NULL;
+    int rc = -1;
+
+    props = calloc(cfg->kafka.properties_count + 1, sizeof(*props));
+    if (!props) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < cfg->kafka.properties_count; i++) {
+        props[i].name = cfg->kafka.properties[i].name;
+        props[i].value = cfg->kafka.properties[i].value;
+    }
+    kf_config_t kc = {
+        .bootstrap_servers = cfg->kafka.brokers,
+        .group_id = cfg->kafka.group,
+        .client_id = "sfbridge",
+        .properties = props,
+        .property_cnt = cfg->kafka.properties_count,
+        .embedded = cfg->kafka.embedded,
+        .embedded_brokers = 1,
+    };
+    if (kf_client_create(&kc, &sink->client, errstr, errstr_size) != KF_OK)
+        goto done;
+    if (cfg->kafka.embedded) {
+        int partitions = 1;
+        for (size_t i = 0; i < cfg->sink.partitions_count; i++) {
+            if (cfg->sink.partitions[i].partition + 1 > partitions)
+                partitions = cfg->sink.partitions[i].partition + 1;
+        }
+        const char *topics[] = {cfg->sink.command_topic, cfg->sink.result_topic,
+                                cfg->sink.dead_letter_topic};
+        for (size_t i = 0; i < 3; i++) {
+            if (kf_client_create_topic(sink->client, topics[i], partitions, NULL, 0, 10000, errstr,
+                                       errstr_size) != KF_OK)
+                goto done;
+        }
+        /* A line scripts read to reach the in-process cluster (the quickstart does). */
+        SFB_INFO("sink", "embedded Kafka cluster at %s", kf_client_bootstrap(sink->client));
+        printf("embedded kafka bootstrap %s\n", kf_client_bootstrap(sink->client));
+        fflush(stdout);
+    }
+    kf_producer_conf_t pc = {.delivery_cb = on_delivery, .opaque = sink};
+    if (kf_producer_create(sink->client, &pc, &sink->producer, errstr, errstr_size) != KF_OK)
+        goto done;
+    kf_consumer_conf_t cc = {.rebalance_cb = on_rebalance, .commit_cb = on_commit, .opaque = sink};
+    if (kf_consumer_create(sink->client, &cc, &sink->consumer, errstr, errstr_size) != KF_OK)
+        goto done;
+
+    sink->org_cnt = cfg->orgs_count;
+    sink->orgs = calloc(sink->org_cnt, sizeof(*sink->orgs));
+    if (!sink->orgs) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < sink->org_cnt; i++) {
+        sink_org_t *org = &sink->orgs[i];
+        org->conf = &cfg->orgs[i];
+        org->sf = br_org_create(cfg, org->conf, errstr, errstr_size);
+        if (!org->sf)
+            goto done;
+        if (sink_org_start(sink, org, errstr, errstr_size) != 0)
+            goto done;
+    }
+    const char *topic = cfg->sink.command_topic;
+    if (kf_consumer_subscribe(sink->consumer, &topic, 1, errstr, errstr_size) != KF_OK)
+        goto done;
+    rc = 0;
+done:
+    free(props);
+    return rc;
+}
+
+static void sink_teardown(sink_t *sink)
+{
+    for (size_t i = 0; sink->orgs && i < sink->org_cnt; i++) {
+        sink_org_stop(&sink->orgs[i]);
+        sf_org_destroy(sink->orgs[i].sf);
+    }
+    /* Jobs the workers finished after the last drain (only on a hard stop). */
+    pthread_mutex_lock(&sink->done_mu);
+    sink_job_t *job = sink->done_head;
+    sink->done_head = sink->done_tail = NULL;
+    pthread_mutex_unlock(&sink->done_mu);
+    while (job) {
+        sink_job_t *next = job->next;
+        for (size_t i = 0; i < job->batch->count; i++)
+            sink_item_free(job->batch->items[i].opaque);
+        free(job);
+        job = next;
+    }
+    /* From here on a failed delivery report frees its item instead of
+     * producing it again: the producer is going away. */
+    sink->hard_stop = true;
+    kf_consumer_destroy(sink->consumer);
+    kf_producer_destroy(sink->producer); /* reports (errors) for what is left: freed there */
+    for (size_t i = 0; i < sink->part_cap; i++) {
+        if (sink->parts[i]) {
+            br_batcher_discard_pending(sink->parts[i]->batcher, drop_item, sink->parts[i]);
+            part_destroy(sink, sink->parts[i]);
+        }
+    }
+    free(sink->parts);
+    free(sink->orgs);
+    kf_client_destroy(sink->client);
+    pthread_mutex_destroy(&sink->done_mu);
+}
+
+int br_sink_run(const br_config_t *config, volatile sig_atomic_t *stop, char *errstr,
+                size_t errstr_size)
+{
+    sink_t sink;
+    memset(&sink, 0, sizeof(sink));
+    sink.config = config;
+    sink.stop = stop;
+    pthread_mutex_init(&sink.done_mu, NULL);
+    br_command_limits_init(&sink.limits);
+    sink.limits.max_bytes = (size_t)config->sink.max_command_bytes;
+    int rc = -1;
+
+    if (sink_setup(&sink, errstr, errstr_size) != 0)
+        goto done;
+    SFB_INFO("sink", "consuming %s as group %s (%zu orgs)", config->sink.command_topic,
+             config->kafka.group, config->orgs_count);
+
+    int64_t last_commit = sink_now_ms();
+    while (!*stop && !sink.fatal) {
+        int64_t now = sink_now_ms();
+        bool busy = false;
+        int64_t linger_left = -1;
+        for (size_t i = 0; i < sink.part_cap; i++) {
+            sink_part_t *part = sink.parts[i];
+            if (!part)
+                continue;
+            if (part->in_flight || part->unacked)
+                busy = true;
+            int64_t l = br_batcher_linger_left(part->batcher, now);
+            if (l >= 0 && (linger_left < 0 || l < linger_left))
+                linger_left = l;
+        }
+        int timeout = busy ? POLL_MS_BUSY : POLL_MS_IDLE;
+        if (linger_left >= 0 && linger_left < timeout)
+            timeout = (int)linger_left;
+
+        kf_message_t *msg = NULL;
+        char perr[512];
+        kf_err_t kerr = kf_consumer_poll(sink.consumer, timeout, &msg, perr, sizeof(perr));
+        if (kerr == KF_ERR_FATAL) {
+            snprintf(sink.fatal_msg, sizeof(sink.fatal_msg), "consumer: %s", perr);
+            sink.fatal = true;
+            break;
+        }
+        now = sink_now_ms();
+        if (msg) {
+            handle_message(&sink, msg, now);
+            kf_message_destroy(msg);
+        }
+        drain_done(&sink);
+        if (kf_producer_poll(sink.producer, 0, NULL, perr, sizeof(perr)) == KF_ERR_FATAL) {
+            snprintf(sink.fatal_msg, sizeof(sink.fatal_msg), "producer: %s", perr);
+            sink.fatal = true;
+            break;
+        }
+        for (size_t i = 0; i < sink.part_cap; i++) {
+            if (sink.parts[i])
+                part_service(&sink, sink.parts[i], now, false);
+        }
+        if (now - last_commit >= COMMIT_INTERVAL_MS) {
+            commit_progress(&sink, NULL, false);
+            last_commit = now;
+        }
+    }
+
+    /* Drain: stop fetching, finish what was read, deliver, commit, leave. */
+    SFB_INFO("sink", "stopping: finishing batches in flight");
+    for (size_t i = 0; i < sink.part_cap; i++) {
+        if (sink.parts[i])
+            part_set_paused(&sink, sink.parts[i], true);
+    }
+    for (;;) {
+        bool pending = false;
+        int64_t now = sink_now_ms();
+        for (size_t i = 0; i < sink.part_cap; i++) {
+            sink_part_t *part = sink.parts[i];
+            if (!part)
+                continue;
+            if (!sink.fatal && *stop < 2)
+                part_service(&sink, part, now, true);
+            if (part->in_flight || part->unacked)
+                pending = true;
+        }
+        if (!pending || sink.fatal || *stop >= 2)
+            break;
+        drain_done(&sink);
+        char perr[256];
+        kf_producer_poll(sink.producer, 5, NULL, perr, sizeof(perr));
+    }
+    if (*stop >= 2) {
+        sink.hard_stop = true;
+        for (size_t i = 0; i < sink.org_cnt; i++) {
+            pthread_mutex_lock(&sink.orgs[i].mu);
+            pthread_cond_broadcast(&sink.orgs[i].cv);
+            pthread_mutex_unlock(&sink.orgs[i].mu);
+        }
+    } else if (!sink.fatal) {
+        char ferr[256];
+        if (kf_producer_flush(sink.producer, 30000, ferr, sizeof(ferr)) != KF_OK)
+            SFB_WARN("sink", "flush: %s", ferr);
+        commit_progress(&sink, NULL, true);
+        if (kf_consumer_close(sink.consumer, ferr, sizeof(ferr)) != KF_OK)
+            SFB_WARN("sink", "leaving the group: %s", ferr);
+    }
+    if (sink.fatal) {
+        snprintf(errstr, errstr_size, "%s", sink.fatal_msg);
+    } else {
+        rc = 0;
+    }
+    SFB_INFO("sink",
+             "stopped: %llu consumed, %llu ok, %llu error results, %llu dead letters, %llu "
+             "commits",
+             (unsigned long long)sink.n_consumed, (unsigned long long)sink.n_results_ok,
+             (unsigned long long)sink.n_results_error, (unsigned long long)sink.n_dead_letters,
+             (unsigned long long)sink.n_commits);
+done:
+    sink_teardown(&sink);
+    return rc;
+}

@@ -1,0 +1,131 @@
+/* br_sink_int.h - the sink's private structures, shared by br_sink*.c only. */
+#ifndef BR_SINK_INT_H
+#define BR_SINK_INT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "br_batch.h"
+#include "br_command.h"
+#include "br_config.h"
+#include "kf.h"
+#include "sf.h"
+
+struct sink;
+struct sink_part;
+struct sink_org;
+
+/* Batch keys of the batcher: the command op, plus one for dead letters. */
+#define SINK_OP_DEAD_LETTER 100
+
+/*
+ * One consumed message waiting for its result (or dead letter) to be
+ * acknowledged by Kafka. Created and freed by the main thread; while its batch
+ * is in flight, the org worker owns the result fields (hand-off through the
+ * job queues, no locking of the item itself).
+ */
+typedef struct sink_item {
+    struct sink_part *part;
+    int64_t offset;
+    uint64_t ticket;   /* the partition tracker's ticket for `offset` */
+    br_command_t *cmd; /* NULL for a dead letter */
+    char *command_id;  /* effective id (command_id or topic/partition/offset) */
+    char *out_json;    /* result or dead letter, built by the main thread, kept until acked */
+    char *out_key;
+    const char *out_topic;
+    /* Result, written by the worker. */
+    bool ok;
+    bool created;
+    bool created_known;
+    char id[19];
+    int attempts;
+    char *err_code;    /* Salesforce's errorCode, or SFBRIDGE_* */
+    char *err_message; /* never a secret */
+    char **err_fields;
+    size_t err_field_cnt;
+} sink_item_t;
+
+/* One assigned partition of the command topic. Main thread only. */
+typedef struct sink_part {
+    int32_t partition;
+    struct sink_org *org; /* NULL: mapped to no org (dead letters) */
+    br_batcher_t *batcher;
+    kf_tracker_t *tracker;
+    bool paused;      /* we asked librdkafka to pause it */
+    bool revoked;     /* being drained: no new messages, no new batches */
+    size_t in_flight; /* batches at the workers */
+    size_t unacked;   /* items whose output Kafka has not acknowledged yet */
+    int64_t committed;
+} sink_part_t;
+
+/* A batch handed to an org's workers, and back. */
+typedef struct sink_job {
+    sink_part_t *part;
+    br_batch_t *batch;
+    struct sink_job *next;
+} sink_job_t;
+
+/* One org: its client and workers. `mu` protects queue, paused_until_ms and stopping. */
+typedef struct sink_org {
+    struct sink *sink;
+    const br_config_org_t *conf;
+    sf_org_t *sf;
+    pthread_t *threads;
+    size_t thread_cnt;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sink_job_t *queue_head, *queue_tail;
+    int64_t paused_until_ms; /* REQUEST_LIMIT_EXCEEDED or usage above max_api_usage_pct */
+    int pause_level;         /* consecutive pauses, for the backoff */
+    bool stopping;
+} sink_org_t;
+
+typedef struct sink {
+    const br_config_t *config;
+    volatile sig_atomic_t *stop;
+    kf_client_t *client;
+    kf_consumer_t *consumer;
+    kf_producer_t *producer;
+    br_command_limits_t limits;
+
+    sink_org_t *orgs;
+    size_t org_cnt;
+
+    sink_part_t **parts; /* indexed by partition number */
+    size_t part_cap;
+
+    /* Finished jobs, from the workers to the main thread. */
+    pthread_mutex_t done_mu;
+    sink_job_t *done_head, *done_tail;
+
+    bool hard_stop; /* second signal: workers give up at once */
+    bool fatal;
+    char fatal_msg[1024];
+
+    /* Counters for the log line at shutdown. */
+    uint64_t n_consumed, n_results_ok, n_results_error, n_dead_letters, n_commits;
+} sink_t;
+
+int64_t sink_now_ms(void);
+int64_t sink_wall_ms(void);
+
+/* br_sink_worker.c */
+int sink_org_start(sink_t *sink, sink_org_t *org, char *errstr, size_t errstr_size);
+void sink_org_submit(sink_org_t *org, sink_job_t *job);
+void sink_org_stop(sink_org_t *org);
+bool sink_org_paused(sink_org_t *org, int64_t now_ms);
+const char *sink_dedupe_field(const br_config_t *config, const char *sobject);
+
+/* br_sink_output.c */
+char *sink_result_json(const sink_t *sink, const sink_item_t *item);
+char *sink_dead_letter_json(const sink_t *sink, const kf_message_t *msg, const char *org,
+                            const char *reason, const char *detail);
+void sink_item_set_error(sink_item_t *item, const char *code, const char *message,
+                         char *const *fields, size_t field_cnt);
+void sink_item_free(sink_item_t *item);
+
+#endif

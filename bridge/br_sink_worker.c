@@ -1,0 +1,489 @@
+/*
+ * br_sink_worker.c - an org's worker threads: each takes a batch, makes the
+ * sObject Collections call, retries what may be retried, and hands the batch
+ * back with one result per command.
+ *
+ * Retry policy lives here, not in the connector (CONVENTIONS.md "Errors"):
+ * capped exponential backoff with full jitter, within the sink's budget
+ * (max_attempts and retry_budget_ms). REQUEST_LIMIT_EXCEEDED, an org whose
+ * login failed for good, and API usage above max_api_usage_pct pause the
+ * whole org (its partitions stop fetching) with a growing pause, and do not
+ * spend the batch's attempts: an allocation that comes back later still
+ * applies every command.
+ */
+#include "br_sink_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "sfb.h"
+
+#define BACKOFF_BASE_MS 100
+#define BACKOFF_CAP_MS  10000
+#define PAUSE_BASE_MS   1000
+#define PAUSE_CAP_MS    60000
+/* How long a batch may wait for a paused org before its commands get an
+ * error result: long enough for a daily allocation to be raised by an admin,
+ * short enough that nothing waits forever without a trace. */
+#define PAUSE_BUDGET_MS (6 * 3600 * 1000LL)
+
+const char *sink_dedupe_field(const br_config_t *config, const char *sobject)
+{
+    for (size_t i = 0; i < config->sink.dedupe_count; i++) {
+        if (strcasecmp(config->sink.dedupe[i].sobject, sobject) == 0)
+            return config->sink.dedupe[i].field;
+    }
+    return NULL;
+}
+
+static uint32_t random_u32(void)
+{
+    uint32_t v = 0;
+    if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+        v = (uint32_t)rand();
+    return v;
+}
+
+/* Full jitter: a uniform wait in [0, min(cap, base * 2^attempt)]. */
+static int64_t backoff_ms(int attempt, int64_t base, int64_t cap)
+{
+    int64_t ceiling = base;
+    for (int i = 1; i < attempt && ceiling < cap; i++)
+        ceiling *= 2;
+    if (ceiling > cap)
+        ceiling = cap;
+    return (int64_t)(random_u32() % (uint32_t)(ceiling + 1));
+}
+
+/* Sleeps up to ms unless the sink stops hard. Returns false on a hard stop. */
+static bool org_sleep(sink_org_t *org, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&org->mu);
+    while (!org->sink->hard_stop) {
+        if (pthread_cond_timedwait(&org->cv, &org->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    bool ok = !org->sink->hard_stop;
+    pthread_mutex_unlock(&org->mu);
+    return ok;
+}
+
+bool sink_org_paused(sink_org_t *org, int64_t now_ms)
+{
+    pthread_mutex_lock(&org->mu);
+    bool paused = org->paused_until_ms > now_ms;
+    pthread_mutex_unlock(&org->mu);
+    return paused;
+}
+
+static void org_pause(sink_org_t *org, const char *why)
+{
+    pthread_mutex_lock(&org->mu);
+    int64_t now = sink_now_ms();
+    if (org->paused_until_ms <= now) {
+        int64_t ms = PAUSE_BASE_MS;
+        for (int i = 0; i < org->pause_level && ms < PAUSE_CAP_MS; i++)
+            ms *= 2;
+        if (ms > PAUSE_CAP_MS)
+            ms = PAUSE_CAP_MS;
+        org->pause_level++;
+        org->paused_until_ms = now + ms;
+        pthread_mutex_unlock(&org->mu);
+        SFB_WARN(org->conf->name, "pausing the org's partitions for %lld ms: %s", (long long)ms,
+                 why);
+        return;
+    }
+    pthread_mutex_unlock(&org->mu);
+}
+
+static void org_unpause(sink_org_t *org)
+{
+    pthread_mutex_lock(&org->mu);
+    org->pause_level = 0;
+    pthread_mutex_unlock(&org->mu);
+}
+
+/* Waits while the org is paused. Returns false on a hard stop. */
+static bool wait_unpaused(sink_org_t *org)
+{
+    for (;;) {
+        pthread_mutex_lock(&org->mu);
+        int64_t left = org->paused_until_ms - sink_now_ms();
+        pthread_mutex_unlock(&org->mu);
+        if (left <= 0)
+            return true;
+        if (!org_sleep(org, left))
+            return false;
+    }
+}
+
+/* True when the last known usage is at or above the org's threshold. */
+static bool usage_too_high(sink_org_t *org, char *why, size_t why_size)
+{
+    sf_usage_t u;
+    sf_org_usage(org->sf, &u);
+    if (u.max <= 0 || org->conf->max_api_usage_pct <= 0)
+        return false;
+    if (u.used * 100 < (long)org->conf->max_api_usage_pct * u.max)
+        return false;
+    snprintf(why, why_size, "API usage %ld/%ld is at or above max_api_usage_pct %d", u.used, u.max,
+             org->conf->max_api_usage_pct);
+    return true;
+}
+
+/* After a pause for high usage, asks /limits for fresh figures (the only way
+ * to see that the allocation was raised or a new day began). */
+static void refresh_usage(sink_org_t *org)
+{
+    json_t *limits = NULL;
+    sf_error_t *err = NULL;
+    if (sf_limits(org->sf, &limits, &err) == 0)
+        json_decref(limits);
+    sf_error_destroy(err);
+}
+
+static void set_error_from(sink_item_t *item, const sf_error_t *err)
+{
+    if (err->item_cnt > 0) {
+        const sf_error_item_t *e = &err->items[0];
+        sink_item_set_error(item, e->code, e->message, e->fields, e->field_cnt);
+        return;
+    }
+    const char *code = err->code;
+    char fallback[64];
+    if (!code) {
+        snprintf(fallback, sizeof(fallback), "SFBRIDGE_%s", sf_error_kind_name(err->kind));
+        for (char *p = fallback; *p; p++)
+            *p = (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : (*p == ' ' ? '_' : *p);
+        code = fallback;
+    }
+    sink_item_set_error(item, code, err->message, NULL, 0);
+}
+
+/*
+ * Builds the request of `pending` items and makes the call. On a call-level
+ * failure returns -1 with *errp; otherwise 0 with one SaveResult per pending
+ * item in *results.
+ */
+static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_t **pending,
+                            size_t cnt, sf_save_result_t **results, size_t *result_cnt,
+                            sf_error_t **errp)
+{
+    const br_command_t *first = pending[0]->cmd;
+    const char *sobject = first->sobject;
+    int rc = -1;
+    json_t *records = NULL;
+    const char **ids = NULL;
+
+    switch ((br_op_t)batch->op) {
+    case BR_OP_DELETE:
+        ids = calloc(cnt, sizeof(*ids));
+        if (!ids)
+            goto oom;
+        for (size_t i = 0; i < cnt; i++)
+            ids[i] = pending[i]->cmd->id;
+        rc = sf_collection_delete(org->sf, ids, cnt, false, results, result_cnt, errp);
+        break;
+    case BR_OP_INSERT:
+    case BR_OP_PUBLISH:
+    case BR_OP_UPDATE:
+    case BR_OP_UPSERT: {
+        const char *dedupe =
+            batch->op == BR_OP_INSERT ? sink_dedupe_field(org->sink->config, sobject) : NULL;
+        records = json_array();
+        if (!records)
+            goto oom;
+        for (size_t i = 0; i < cnt; i++) {
+            const br_command_t *cmd = pending[i]->cmd;
+            json_t *rec = cmd->fields ? json_deep_copy(cmd->fields) : json_object();
+            if (!rec)
+                goto oom;
+            json_object_set_new(rec, "attributes", json_pack("{s:s}", "type", cmd->sobject));
+            if (batch->op == BR_OP_UPDATE)
+                json_object_set_new(rec, "id", json_string(cmd->id));
+            else if (batch->op == BR_OP_UPSERT)
+                json_object_set_new(rec, cmd->ext_field, json_string(cmd->ext_value));
+            else if (dedupe)
+                json_object_set_new(rec, dedupe, json_string(pending[i]->command_id));
+            json_array_append_new(records, rec);
+        }
+        if (batch->op == BR_OP_UPDATE)
+            rc = sf_collection_update(org->sf, records, false, results, result_cnt, errp);
+        else if (batch->op == BR_OP_UPSERT)
+            rc = sf_collection_upsert(org->sf, sobject, first->ext_field, records, false, results,
+                                      result_cnt, errp);
+        else if (dedupe)
+            rc = sf_collection_upsert(org->sf, sobject, dedupe, records, false, results, result_cnt,
+                                      errp);
+        else
+            rc = sf_collection_create(org->sf, records, false, results, result_cnt, errp);
+        break;
+    }
+    default:
+        break;
+    }
+    json_decref(records);
+    free(ids);
+    if (rc == 0 && *result_cnt != cnt) {
+        /* Salesforce answers one SaveResult per record; anything else means we
+         * cannot tell which command succeeded. Treat it as a transport-level
+         * failure of the whole call (retried). */
+        sf_save_results_destroy(*results, *result_cnt);
+        *results = NULL;
+        *result_cnt = 0;
+        *errp = NULL;
+        return -2;
+    }
+    return rc;
+oom:
+    json_decref(records);
+    free(ids);
+    return -3;
+}
+
+static void execute_batch(sink_org_t *org, sink_job_t *job)
+{
+    br_batch_t *batch = job->batch;
+    const br_config_sink_t *sc = &org->sink->config->sink;
+    size_t cnt = batch->count;
+    sink_item_t **pending = calloc(cnt, sizeof(*pending));
+    size_t pending_cnt = 0;
+    int64_t start = sink_now_ms();
+    int64_t pause_start = 0;
+    int attempt = 0;
+
+    if (!pending) {
+        for (size_t i = 0; i < cnt; i++)
+            sink_item_set_error(batch->items[i].opaque, "SFBRIDGE_INTERNAL", "out of memory", NULL,
+                                0);
+        return;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        sink_item_t *item = batch->items[i].opaque;
+        if (item->cmd->op == BR_OP_QUERY) {
+            item->attempts = 1;
+            sink_item_set_error(item, "SFBRIDGE_UNSUPPORTED_OP",
+                                "op query is not supported by the sink of this build", NULL, 0);
+            continue;
+        }
+        pending[pending_cnt++] = item;
+    }
+
+    while (pending_cnt > 0) {
+        if (!wait_unpaused(org))
+            break;
+        char why[160];
+        if (usage_too_high(org, why, sizeof(why))) {
+            org_pause(org, why);
+            if (!wait_unpaused(org))
+                break;
+            refresh_usage(org);
+            if (usage_too_high(org, why, sizeof(why))) {
+                if (!pause_start)
+                    pause_start = sink_now_ms();
+                if (sink_now_ms() - pause_start < PAUSE_BUDGET_MS)
+                    continue;
+                for (size_t i = 0; i < pending_cnt; i++)
+                    sink_item_set_error(pending[i], "SFBRIDGE_API_USAGE_LIMIT", why, NULL, 0);
+                pending_cnt = 0;
+                break;
+            }
+        }
+        attempt++;
+        for (size_t i = 0; i < pending_cnt; i++)
+            pending[i]->attempts = attempt;
+
+        sf_save_result_t *results = NULL;
+        size_t result_cnt = 0;
+        sf_error_t *err = NULL;
+        int rc = call_collections(org, batch, pending, pending_cnt, &results, &result_cnt, &err);
+        bool pause = false;
+        if (rc == -3) {
+            for (size_t i = 0; i < pending_cnt; i++)
+                sink_item_set_error(pending[i], "SFBRIDGE_INTERNAL", "out of memory", NULL, 0);
+            pending_cnt = 0;
+        } else if (rc == -2) {
+            for (size_t i = 0; i < pending_cnt; i++)
+                sink_item_set_error(pending[i], "SFBRIDGE_BAD_RESPONSE",
+                                    "Salesforce answered a different number of results than "
+                                    "records sent",
+                                    NULL, 0);
+        } else if (rc != 0) {
+            sf_retry_class_t rclass = sf_error_retry_class(err);
+            for (size_t i = 0; i < pending_cnt; i++)
+                set_error_from(pending[i], err);
+            if (rclass == SF_RETRY_FINAL) {
+                pending_cnt = 0;
+            } else if (rclass == SF_RETRY_PAUSE_ORG) {
+                char msg[256];
+                sf_org_state_t st = sf_org_state(org->sf, msg, sizeof(msg));
+                org_pause(org, st == SF_ORG_FAILED ? msg : err->message);
+                pause = true;
+            }
+            SFB_DEBUG(org->conf->name, "batch of %zu %s %s: attempt %d failed (%s): %s",
+                      pending_cnt, br_op_name((br_op_t)batch->op), batch->sobject, attempt,
+                      sf_retry_class_name(rclass), err->message);
+        } else {
+            /* Per-record outcomes: keep only the retriable failures. */
+            size_t keep = 0;
+            for (size_t i = 0; i < pending_cnt; i++) {
+                sink_item_t *item = pending[i];
+                sf_save_result_t *r = &results[i];
+                if (r->success) {
+                    item->ok = true;
+                    snprintf(item->id, sizeof(item->id), "%s", r->id ? r->id : "");
+                    if (batch->op == BR_OP_UPSERT ||
+                        (batch->op == BR_OP_INSERT &&
+                         sink_dedupe_field(org->sink->config, batch->sobject))) {
+                        item->created = r->created;
+                        item->created_known = true;
+                    } else if (batch->op == BR_OP_INSERT || batch->op == BR_OP_PUBLISH) {
+                        item->created = true;
+                        item->created_known = true;
+                    }
+                    continue;
+                }
+                if (r->id)
+                    snprintf(item->id, sizeof(item->id), "%s", r->id);
+                if (r->error) {
+                    set_error_from(item, r->error);
+                    if (sf_error_retry_class(r->error) == SF_RETRY) {
+                        pending[keep++] = item;
+                        continue;
+                    }
+                } else {
+                    sink_item_set_error(item, "SFBRIDGE_BAD_RESPONSE",
+                                        "Salesforce reported a failure without an error", NULL, 0);
+                }
+            }
+            pending_cnt = keep;
+            org_unpause(org);
+        }
+        sf_save_results_destroy(results, result_cnt);
+        sf_error_destroy(err);
+
+        if (pending_cnt == 0)
+            break;
+        if (pause) {
+            if (!pause_start)
+                pause_start = sink_now_ms();
+            if (sink_now_ms() - pause_start < PAUSE_BUDGET_MS) {
+                attempt--; /* waiting for the org is not an attempt of the batch */
+                continue;
+            }
+            break;
+        }
+        int64_t elapsed = sink_now_ms() - start;
+        if (attempt >= sc->max_attempts || elapsed >= sc->retry_budget_ms)
+            break; /* the last error stays as each command's result */
+        int64_t wait = backoff_ms(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
+        if (elapsed + wait > sc->retry_budget_ms)
+            wait = sc->retry_budget_ms - elapsed;
+        if (!org_sleep(org, wait))
+            break;
+    }
+    free(pending);
+}
+
+static void *worker_main(void *arg)
+{
+    sink_org_t *org = arg;
+    for (;;) {
+        pthread_mutex_lock(&org->mu);
+        while (!org->queue_head && !org->stopping)
+            pthread_cond_wait(&org->cv, &org->mu);
+        sink_job_t *job = org->queue_head;
+        if (!job) { /* stopping and nothing left */
+            pthread_mutex_unlock(&org->mu);
+            break;
+        }
+        org->queue_head = job->next;
+        if (!org->queue_head)
+            org->queue_tail = NULL;
+        pthread_mutex_unlock(&org->mu);
+
+        job->next = NULL;
+        if (org->sink->hard_stop) {
+            for (size_t i = 0; i < job->batch->count; i++)
+                sink_item_set_error(job->batch->items[i].opaque, "SFBRIDGE_SHUTDOWN",
+                                    "sfbridge stopped before the command was applied", NULL, 0);
+        } else {
+            execute_batch(org, job);
+        }
+
+        sink_t *sink = org->sink;
+        pthread_mutex_lock(&sink->done_mu);
+        if (sink->done_tail)
+            sink->done_tail->next = job;
+        else
+            sink->done_head = job;
+        sink->done_tail = job;
+        pthread_mutex_unlock(&sink->done_mu);
+    }
+    return NULL;
+}
+
+int sink_org_start(sink_t *sink, sink_org_t *org, char *errstr, size_t errstr_size)
+{
+    org->sink = sink;
+    pthread_mutex_init(&org->mu, NULL);
+    pthread_cond_init(&org->cv, NULL);
+    org->thread_cnt = (size_t)sink->config->sink.max_in_flight;
+    org->threads = calloc(org->thread_cnt, sizeof(*org->threads));
+    if (!org->threads) {
+        snprintf(errstr, errstr_size, "org %s: out of memory", org->conf->name);
+        return -1;
+    }
+    for (size_t i = 0; i < org->thread_cnt; i++) {
+        if (pthread_create(&org->threads[i], NULL, worker_main, org) != 0) {
+            snprintf(errstr, errstr_size, "org %s: cannot start a worker thread", org->conf->name);
+            org->thread_cnt = i;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void sink_org_submit(sink_org_t *org, sink_job_t *job)
+{
+    job->next = NULL;
+    pthread_mutex_lock(&org->mu);
+    if (org->queue_tail)
+        org->queue_tail->next = job;
+    else
+        org->queue_head = job;
+    org->queue_tail = job;
+    pthread_cond_signal(&org->cv);
+    pthread_mutex_unlock(&org->mu);
+}
+
+/* Workers finish what is queued (quickly if hard_stop) and exit. */
+void sink_org_stop(sink_org_t *org)
+{
+    if (!org->threads)
+        return;
+    pthread_mutex_lock(&org->mu);
+    org->stopping = true;
+    pthread_cond_broadcast(&org->cv);
+    pthread_mutex_unlock(&org->mu);
+    for (size_t i = 0; i < org->thread_cnt; i++)
+        pthread_join(org->threads[i], NULL);
+    free(org->threads);
+    org->threads = NULL;
+    pthread_mutex_destroy(&org->mu);
+    pthread_cond_destroy(&org->cv);
+}
