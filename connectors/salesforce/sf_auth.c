@@ -384,6 +384,16 @@ static int auth_login(sf_org_t *org, char **at, char **iu, char **id, char **rt,
         goto done;
     }
     ret = token_post(org, f.buf, at, iu, id, rt, final, errp);
+    /* With refresh-token rotation the old token dies now: keep the new one in the store. */
+    if (ret == 0 && org->flow == SF_FLOW_REFRESH_TOKEN && *rt && strcmp(*rt, refresh) != 0 &&
+        !org->refresh_token_conf && org->store_path && org->has_store_key) {
+        sf_error_t *serr = NULL;
+        if (sf_store_put(org->store_path, org->store_key, org->name, *rt, &serr) == 0)
+            SFB_INFO(org->scope, "refresh token rotated; token store updated");
+        else
+            SFB_ERROR(org->scope, "refresh token rotated but not stored: %s", serr->message);
+        sf_error_destroy(serr);
+    }
     /* Without rotation the refresh flow returns no new refresh token: keep ours. */
     if (ret == 0 && org->flow == SF_FLOW_REFRESH_TOKEN && !*rt) {
         *rt = refresh;

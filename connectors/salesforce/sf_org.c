@@ -263,6 +263,10 @@ void sf_org_reset(sf_org_t *org)
     org->failed_msg[0] = '\0';
     sf_secret_free(org->access_token);
     org->access_token = NULL;
+    /* Forget the refresh token too: the user may have logged in again, so the
+     * next login reads the configured one or the store afresh. */
+    sf_secret_free(org->refresh_token);
+    org->refresh_token = NULL;
     org->token_gen++;
     pthread_mutex_unlock(&org->tok_lock);
 }
