@@ -255,9 +255,11 @@ kafka_committed() {
 }
 
 # kafka_partitions TOPIC: the topic's partition count (0 if unknown).
+# It lists all topics: asking for metadata of one named topic would make the
+# broker (auto.create.topics.enable=true) create it, or re-create a deleted one.
 kafka_partitions() {
-    kcat -L -J -b "$KAFKA_BOOTSTRAP" -t "$1" -m 5 2>/dev/null |
-        jq -r '[.topics[] | select(.error == null) | .partitions[]] | length'
+    kcat -L -J -b "$KAFKA_BOOTSTRAP" -m 5 2>/dev/null |
+        jq -r --arg t "$1" '[.topics[] | select(.topic == $t and .error == null) | .partitions[]] | length'
 }
 
 # kafka_end_offsets TOPIC: "PARTITION END_OFFSET" lines (next offset to write).
