@@ -20,4 +20,12 @@ int br_cli_command(int argc, char **argv);
 /* sfbridge run -c FILE : the daemon (bridge/br_cli_run.c) */
 int br_cli_run(int argc, char **argv);
 
+/* sfbridge org -c FILE [--org NAME] info|versions|resources|limits|describe|query (br_cli_org.c) */
+int br_cli_org(int argc, char **argv);
+
+/* sfbridge login --org NAME -c FILE : web-server flow + PKCE, stores the refresh token
+ * sfbridge logout --org NAME -c FILE : revokes and deletes it (bridge/br_cli_login.c) */
+int br_cli_login(int argc, char **argv);
+int br_cli_logout(int argc, char **argv);
+
 #endif

@@ -24,6 +24,10 @@ static void usage(FILE *out)
             "  check -c FILE            validate a config file and print it, secrets redacted\n"
             "  command validate [FILE]  check command messages (one JSON per line, - = stdin)\n"
             "  run -c FILE              run the daemon\n"
+            "  org -c FILE COMMAND      ask an org: info, versions, resources, limits,\n"
+            "                           describe [SOBJECT], query [--all] SOQL\n"
+            "  login --org NAME -c FILE log a person in (OAuth web-server flow)\n"
+            "  logout --org NAME -c FILE revoke and forget the org's stored token\n"
             "\n"
             "Global options:\n"
             "  --log-level LEVEL        error, warn, info (default), debug\n"
@@ -97,6 +101,12 @@ int main(int argc, char **argv)
         return br_cli_command(sub_argc, sub_argv);
     if (strcmp(cmd, "run") == 0)
         return br_cli_run(sub_argc, sub_argv);
+    if (strcmp(cmd, "org") == 0)
+        return br_cli_org(sub_argc, sub_argv);
+    if (strcmp(cmd, "login") == 0)
+        return br_cli_login(sub_argc, sub_argv);
+    if (strcmp(cmd, "logout") == 0)
+        return br_cli_logout(sub_argc, sub_argv);
     if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         return BR_EXIT_OK;
