@@ -219,6 +219,7 @@ static int cmp_vals(const soql_val_t *a, const soql_val_t *b, soql_ftype_t t)
 static void datekw_range(const soql_val_t *kw, int64_t today, soql_ftype_t t, int64_t *lo,
                          int64_t *hi)
 {
+    *lo = *hi = today; /* an empty range; every keyword sets its own below */
     switch (kw->kw) {
     case KW_TODAY:
         *lo = today, *hi = today + 1;
@@ -468,7 +469,14 @@ static json_t *attributes(const char *type, const json_t *rec, const char *ver)
     const char *id = json_string_value(json_object_get(rec, "Id"));
     char url[256];
     snprintf(url, sizeof(url), "/services/data/%s/sobjects/%s/%s", ver, type, id ? id : "");
-    return json_pack("{s:s, s:s}", "type", type, "url", url);
+    /* Built by hand rather than with json_pack: this runs once per row and per parent. */
+    json_t *a = json_object();
+    if (a && (json_object_set_new(a, "type", json_string(type)) != 0 ||
+              json_object_set_new(a, "url", json_string(url)) != 0)) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
 }
 
 /* The nested record of relationship `rel` in `row`, created on first use: an object with its

@@ -522,8 +522,9 @@ int soql_parse(emu_soql_t *q, const char *text, const soql_tok_t *toks, size_t n
     if (expect_kw(&p, "SELECT") != 0 || select_list(&p) != 0 || expect_kw(&p, "FROM") != 0)
         return -1;
     const soql_tok_t *t = peek(&p);
-    if (t->kind != TK_IDENT || in_list(&p, t, reserved) ||
-        memchr(text + t->off, '.', t->len) != NULL)
+    /* Reserved words are not checked here: "Order" is an sobject; a keyword that names no
+       sobject fails the lookup with INVALID_TYPE at the same spot. */
+    if (t->kind != TK_IDENT || memchr(text + t->off, '.', t->len) != NULL)
         return unexpected(&p);
     take(&p);
     q->from_off = t->off;

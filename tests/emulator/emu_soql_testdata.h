@@ -23,25 +23,25 @@
     "{\"name\":\"" n "\",\"type\":\"reference\",\"referenceTo\":[\"" to                            \
     "\"],\"relationshipName\":\"" rel "\"}"
 
-static const char
-    td_schema_json[] = "{\"sobjects\":["
-                       "{\"name\":\"Account\",\"keyPrefix\":\"001\",\"queryable\":true,\"fields\":"
-                       "[" TD_F("Id", "id") "," TD_F("Name", "string") "," TD_F("Industry", "pickli"
-                                                                                            "st") "," TD_F(
-                           "AnnualRevenue",
-                           "currency") "," TD_F("NumberOfEmployees",
-                                                "int") "," TD_F("Active__c",
-                                                                "boolean") "," TD_F("Since__c", "da"
-                                                                                                "t"
-                                                                                                "e") "," TD_F("CreatedDate", "datetime") "," TD_F("Interests__c", "multipicklist") "," TD_REF("OwnerId", "User", "Owner") "," TD_REF("ParentId",
-                                                                                                                                                                                                                                     "Account", "Parent") "," TD_F("IsDeleted", "boolean") "]},"
-                                                                                                                                                                                                                                                                                           "{\"name\":\"Contact\",\"keyPrefix\":\"003\",\"queryable\":true,\"fields\":[" TD_F("Id", "id") "," TD_F("LastName",
-                                                                                                                                                                                                                                                                                                                                                                                                   "string") "," TD_F("Email", "email") "," TD_REF("AccountId", "Account", "Account") "," TD_F("Birthdate", "date") "," TD_F("LastSeen__c",
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                             "datetime") "," TD_F("IsDeleted", "boolean") "]},"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                          "{\"name\":\"User\",\"keyPrefix\":\"005\",\"queryable\":true,\"fields\":[" TD_F(
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                              "Id",
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                              "id") "," TD_F("Name", "string") "," TD_F("Username", "string") "]}"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                              "]}";
+static const char td_schema_json[] =
+    "{\"sobjects\":["
+    "{\"name\":\"Account\",\"keyPrefix\":\"001\",\"queryable\":true,\"fields\":"
+    "[" TD_F("Id", "id") "," TD_F("Name", "string") "," TD_F(
+        "Industry",
+        "pickli"
+        "st") "," TD_F("AnnualRevenue",
+                       "currency") "," TD_F("NumberOfEmployees",
+                                            "int") "," TD_F("Active__c",
+                                                            "boolean") "," TD_F("Since__c", "da"
+                                                                                            "t"
+                                                                                            "e") "," TD_F("CreatedDate", "datetime") "," TD_F("Interests__c", "multipicklist") "," TD_REF("OwnerId", "User", "Owner") "," TD_REF("ParentId", "Account", "Parent") "," TD_F("IsDeleted", "boolean") "]},"
+                                                                                                                                                                                                                                                                                                   "{\"name\":\"Contact\",\"keyPrefix\":\"003\",\"queryable\":true,\"fields\":[" TD_F("Id",
+                                                                                                                                                                                                                                                                                                                                                                                      "id") "," TD_F("LastName",
+                                                                                                                                                                                                                                                                                                                                                                                                     "string") "," TD_F("Email", "email") "," TD_REF("AccountId", "Account", "Account") "," TD_F("Birthdate", "date") "," TD_F("LastSeen__c",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                               "datetime") "," TD_F("IsDeleted", "boolean") "]},"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                            "{\"name\":\"User\",\"keyPrefix\":\"005\",\"queryable\":true,\"fields\":[" TD_F("Id", "id") "," TD_F("Name", "string") "," TD_F("Username",
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                            "string") "]}"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                      "]}";
 
 /* Ids: key prefix, 12 digits, "AAA" (the checksum does not matter to SOQL). */
 #define TD_ID(prefix, n) prefix "0000000000" #n "AAA"
@@ -51,7 +51,7 @@ typedef struct td_org {
     json_t *data;   /* {"Account":[records], ...} in creation order */
 } td_org_t;
 
-static const json_t *td_sobject(void *ctx, const char *name)
+static inline const json_t *td_sobject(void *ctx, const char *name)
 {
     td_org_t *org = ctx;
     size_t i;
@@ -70,13 +70,13 @@ typedef struct td_src {
     size_t i;
 } td_src_t;
 
-static const json_t *td_next(void *ctx)
+static inline const json_t *td_next(void *ctx)
 {
     td_src_t *s = ctx;
     return s->i < json_array_size(s->records) ? json_array_get(s->records, s->i++) : NULL;
 }
 
-static const json_t *td_by_id(void *ctx, const char *id)
+static inline const json_t *td_by_id(void *ctx, const char *id)
 {
     td_src_t *s = ctx;
     const char *key;
@@ -94,7 +94,7 @@ static const json_t *td_by_id(void *ctx, const char *id)
     return NULL;
 }
 
-static void td_day(int64_t days_from_today, char out[11])
+static inline void td_day(int64_t days_from_today, char out[11])
 {
     time_t t = time(NULL) + days_from_today * 86400;
     struct tm tm;
@@ -102,7 +102,7 @@ static void td_day(int64_t days_from_today, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static void td_datetime(int64_t secs_from_now, char out[32])
+static inline void td_datetime(int64_t secs_from_now, char out[32])
 {
     time_t t = time(NULL) + secs_from_now;
     struct tm tm;
@@ -111,7 +111,7 @@ static void td_datetime(int64_t secs_from_now, char out[32])
 }
 
 /* The org every SOQL test queries. Contacts carry dates relative to today (UTC). */
-static int td_org_init(td_org_t *org)
+static inline int td_org_init(td_org_t *org)
 {
     json_error_t jerr;
     char today[11], yesterday[11], tomorrow[11], ten_ago[11], now[32], day_ago[32],
@@ -201,7 +201,7 @@ static int td_org_init(td_org_t *org)
     return 0;
 }
 
-static void td_org_destroy(td_org_t *org)
+static inline void td_org_destroy(td_org_t *org)
 {
     json_decref(org->schema);
     json_decref(org->data);

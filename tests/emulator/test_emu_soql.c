@@ -325,6 +325,8 @@ static const soql_case_t order_cases[] = {
 static const soql_case_t error_cases[] = {
     /* binding */
     ERR("SELECT Id FROM Nope", "INVALID_TYPE", "sObject type 'Nope' is not supported."),
+    ERR("SELECT Id FROM WHERE Name = 'a'", "MALFORMED_QUERY", "unexpected token: 'Name'"),
+    ERR("SELECT Id FROM Order ORDER BY Id", "INVALID_TYPE", "sObject type 'Order'"),
     ERR(ACC "Foo__c = 1", "INVALID_FIELD", "No such column 'Foo__c' on entity 'Account'"),
     ERR("SELECT Bogus.Name FROM Account", "INVALID_FIELD",
         "Didn't understand relationship 'Bogus' in field path."),
