@@ -6,9 +6,10 @@
  * command. It accepts exactly the documents the schema accepts, with the byte
  * rules the schema cannot express on top: the input must be I-JSON (UTF-8, no
  * duplicate member names, no lone surrogates, no NaN/Infinity, numbers that
- * fit), no larger than limits->max_bytes and nested no deeper than
- * limits->max_depth. Every rejection says why, naming the field ("id: required
- * for op \"update\""), and is classified so the sink can pick the dead-letter
+ * fit, no "\u0000" inside a member name, which jansson cannot hold), no
+ * larger than limits->max_bytes and nested no deeper than limits->max_depth.
+ * Every rejection says why on one line, naming the field ("id: required for
+ * op \"update\""), and is classified so the sink can pick the dead-letter
  * reason (not_json, invalid_command, too_large).
  *
  * The parser keeps no state: any thread may call it at any time.
@@ -101,8 +102,11 @@ void br_command_destroy(br_command_t *cmd);
 /*
  * The id a result carries: the command's command_id, or "topic/partition/offset"
  * of its Kafka record when it has none. Writes to buf (truncated, always
- * NUL-terminated); returns buf.
+ * NUL-terminated); returns buf. A buffer of BR_COMMAND_EFFECTIVE_ID_SIZE
+ * holds any of them (255 characters of up to 4 UTF-8 bytes, or a topic name
+ * of at most 249 bytes with two numbers).
  */
+#define BR_COMMAND_EFFECTIVE_ID_SIZE 1024
 const char *br_command_effective_id(const br_command_t *cmd, const char *topic, int32_t partition,
                                     int64_t offset, char *buf, size_t buf_size);
 
