@@ -615,7 +615,8 @@ static int decode_key(const char *s, unsigned char out[32])
         for (size_t i = 0; i < 32 && hex; i++) {
             int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
             hex = hi >= 0 && lo >= 0;
-            out[i] = (unsigned char)(hi << 4 | lo);
+            if (hex)
+                out[i] = (unsigned char)((unsigned)hi << 4 | (unsigned)lo);
         }
         if (hex)
             return 0;
