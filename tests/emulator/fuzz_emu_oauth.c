@@ -7,8 +7,9 @@
  * the first '\n', then the body. Every input also goes through the token
  * endpoint. The body is handed over in a buffer of exactly its length (no NUL)
  * so ASan sees any read past it; strings the API takes NUL-terminated are
- * copied. The org comes from data/org.json next to this source file, so
- * the corpus can hold valid client credentials and reach the grants' logic.
+ * copied. The org comes from data/org.json next to this source file (or the
+ * file named by EMU_ORG_JSON), so the corpus can hold valid client
+ * credentials and reach the grants' logic.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,10 +25,14 @@ static emu_oauth_t *fuzz_oauth(void)
 {
     if (oauth)
         return oauth;
+    /* CMake compiles with absolute paths, so __FILE__ finds the data; EMU_ORG_JSON overrides. */
     char path[4096];
     const char *slash = strrchr(__FILE__, '/');
-    snprintf(path, sizeof(path), "%.*s/data/org.json", slash ? (int)(slash - __FILE__) : 1,
-             slash ? __FILE__ : ".");
+    if (getenv("EMU_ORG_JSON"))
+        snprintf(path, sizeof(path), "%s", getenv("EMU_ORG_JSON"));
+    else
+        snprintf(path, sizeof(path), "%.*s/data/org.json", slash ? (int)(slash - __FILE__) : 1,
+                 slash ? __FILE__ : ".");
     sfb_log_init(SFB_LOG_ERROR, SFB_LOG_FORMAT_TEXT, 2); /* refusals log at INFO */
     json_error_t je;
     json_t *org = json_load_file(path, 0, &je);
@@ -109,6 +114,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     }
     emu_reply_clear(&r);
+    /* Keep inputs independent and the table small: a corpus entry with valid credentials
+     * would otherwise fill it to EMU_OAUTH_MAX_SESSIONS. */
+    emu_oauth_expire_all_sessions(o);
     free(header);
     free(body);
     free(body_str);
