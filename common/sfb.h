@@ -46,7 +46,8 @@ bool sfb_log_enabled(sfb_log_level_t level);
  */
 void sfb_log(sfb_log_level_t level, const char *scope, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void sfb_vlog(sfb_log_level_t level, const char *scope, const char *fmt, va_list ap);
+void sfb_vlog(sfb_log_level_t level, const char *scope, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #define SFB_ERROR(scope, ...) sfb_log(SFB_LOG_ERROR, scope, __VA_ARGS__)
 #define SFB_WARN(scope, ...)  sfb_log(SFB_LOG_WARN, scope, __VA_ARGS__)
