@@ -92,6 +92,7 @@ static int parse_common(int argc, char **argv, const char *name, const char **co
         {NULL, 0, NULL, 0},
     };
     int opt;
+    optind = 0; /* see br_cli_org.c: options may follow the command word */
     while ((opt = getopt_long(argc, argv, "c:o:t:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':

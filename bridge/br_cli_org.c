@@ -201,8 +201,11 @@ static int run_simple(sf_org_t *org, const char *cmd, const char *arg, fmt_t fmt
         json_t *id = NULL;
         char inst[512] = "";
         sf_usage_t usage;
+        json_t *limits = NULL;
         rc = sf_identity(org, &id, &err);
-        if (rc == 0) {
+        /* The identity URL carries no Sforce-Limit-Info; /limits does. */
+        if (rc == 0 && (rc = sf_limits(org, &limits, &err)) == 0) {
+            json_decref(limits);
             sf_org_instance_url(org, inst, sizeof(inst));
             sf_org_usage(org, &usage);
             out = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?, s:{s:I, s:I}}", "org",
@@ -211,8 +214,8 @@ static int run_simple(sf_org_t *org, const char *cmd, const char *arg, fmt_t fmt
                             "user_id", json_object_get(id, "user_id"), "organization_id",
                             json_object_get(id, "organization_id"), "api_usage", "used",
                             (json_int_t)usage.used, "max", (json_int_t)usage.max);
-            json_decref(id);
         }
+        json_decref(id);
     }
     if (rc != 0) {
         report(cmd, err);
@@ -304,6 +307,9 @@ int br_cli_org(int argc, char **argv)
     const br_config_org_t *org_conf = NULL;
     sf_org_t *org = NULL;
 
+    /* main() parsed with "+" (stop at the subcommand); optind = 0 makes glibc
+     * start afresh so options may also follow the command word. */
+    optind = 0;
     while ((opt = getopt_long(argc, argv, "c:o:f:ah", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
