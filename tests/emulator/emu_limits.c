@@ -55,6 +55,7 @@ void emu_limits_body(emu_t *emu, emu_resp_t *resp)
         {"ConcurrentSyncReportRuns", 20},
         {"DailyAsyncApexExecutions", 250000},
         {"DailyBulkApiBatches", 15000},
+        {"DailyBulkApiRequests", 15000},
         {"DailyBulkV2QueryFileStorageMB", 976562},
         {"DailyBulkV2QueryJobs", 10000},
         {"DailyDurableGenericStreamingApiEvents", 10000},

@@ -611,7 +611,7 @@ static json_t *emu_dml_target(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const
                               char id[19], json_t *errors)
 {
     if (emu_id_normalize(id_in, id) != 0) {
-        emu_dml_error(errors, "MALFORMED_ID", "Id", "malformed id %s", id_in ? id_in : "");
+        emu_dml_error(errors, "MALFORMED_ID", NULL, "malformed id %s", id_in ? id_in : "");
         return NULL;
     }
     const emu_sobject_t *type = emu_schema_by_prefix(ctx->emu->schema, id);
@@ -620,7 +620,7 @@ static json_t *emu_dml_target(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const
             emu_dml_error(errors, "MALFORMED_ID", "Id", "%s ID: id value of incorrect type: %s",
                           so->name, id_in);
         else
-            emu_dml_error(errors, "MALFORMED_ID", "Id", "malformed id %s", id_in);
+            emu_dml_error(errors, "MALFORMED_ID", NULL, "malformed id %s", id_in);
         return NULL;
     }
     json_t *rec = emu_store_get(ctx->emu->store, id);

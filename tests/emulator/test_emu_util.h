@@ -217,8 +217,9 @@ static inline const char *t_error_code(const t_resp_t *r)
 /*
  * Shape comparison: every key of `want` is in `have` with the same JSON type
  * (integer and real are both "number"; null on either side matches anything,
- * since a fixture's null field may hold a value here and vice versa). Arrays:
- * the first element of `want` is compared with every element of `have`.
+ * since a fixture's null field may hold a value here and vice versa). Arrays
+ * of the same length are compared element by element, others by comparing the
+ * first element of `want` with every element of `have`.
  * Returns true, or false with the path of the first difference in `where`.
  */
 static inline bool t_shape_match(const json_t *want, const json_t *have, const char *path,
@@ -231,7 +232,7 @@ static inline bool t_shape_match(const json_t *want, const json_t *have, const c
     if (json_is_boolean(want) && json_is_boolean(have))
         return true;
     if (json_typeof(want) != json_typeof(have)) {
-        snprintf(where, where_size, "%s: type differs", path);
+        snprintf(where, where_size, "%.400s: type differs", path);
         return false;
     }
     if (json_is_object(want)) {
@@ -240,23 +241,25 @@ static inline bool t_shape_match(const json_t *want, const json_t *have, const c
         json_object_foreach((json_t *)want, k, v)
         {
             char sub[512];
-            snprintf(sub, sizeof(sub), "%s.%s", path, k);
+            snprintf(sub, sizeof(sub), "%.300s.%.200s", path, k);
             json_t *hv = json_object_get(have, k);
             if (!hv) {
-                snprintf(where, where_size, "%s: missing", sub);
+                snprintf(where, where_size, "%.400s: missing", sub);
                 return false;
             }
             if (!t_shape_match(v, hv, sub, where, where_size))
                 return false;
         }
     } else if (json_is_array(want) && json_array_size(want) > 0) {
+        /* Same length: element by element; otherwise the first against all. */
+        bool pairwise = json_array_size(want) == json_array_size(have);
         size_t i;
         json_t *hv;
         json_array_foreach((json_t *)have, i, hv)
         {
             char sub[512];
-            snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-            if (!t_shape_match(json_array_get(want, 0), hv, sub, where, where_size))
+            snprintf(sub, sizeof(sub), "%.300s[%zu]", path, i);
+            if (!t_shape_match(json_array_get(want, pairwise ? i : 0), hv, sub, where, where_size))
                 return false;
         }
     }
