@@ -161,7 +161,8 @@ static int emu_control_do(emu_t *emu, const char *method, const char *what, cons
     }
     if (!strcmp(what, "sessions/expire") && post) {
 #ifdef EMU_HAVE_OAUTH
-        emu_oauth_expire_all_sessions(emu->oauth);
+        if (emu->oauth) /* before start there is no session to expire */
+            emu_oauth_expire_all_sessions(emu->oauth);
         *out = json_pack("{s:b}", "expired", 1);
         return 200;
 #else
@@ -176,7 +177,8 @@ static int emu_control_do(emu_t *emu, const char *method, const char *what, cons
             return 400;
         }
 #ifdef EMU_HAVE_OAUTH
-        emu_oauth_set_token_ttl(emu->oauth, (int)json_integer_value(s));
+        if (emu->oauth) /* before start, opt.token_ttl below is what counts */
+            emu_oauth_set_token_ttl(emu->oauth, (int)json_integer_value(s));
 #endif
         emu->opt.token_ttl = (int)json_integer_value(s);
         *out = json_pack("{s:I}", "seconds", json_integer_value(s));

@@ -198,6 +198,10 @@ void emu_route_api(emu_t *emu, const emu_req_t *req, const emu_session_info_t *s
 
 /* Server (emu_server.c) */
 int emu_server_start(emu_t *emu, char *err, size_t err_size);
+/* Readies the routes without a socket (creates the OAuth module for a
+ * placeholder URL): what emu_route() needs when driven directly, by the fuzz
+ * target. emu_server_start() calls it after binding. */
+int emu_server_offline(emu_t *emu, char *err, size_t err_size);
 void emu_server_stop(emu_t *emu);
 /* Inserts the org's users (org.json) as User records; caller holds the write lock. */
 void emu_server_load_users(emu_t *emu);

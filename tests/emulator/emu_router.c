@@ -271,6 +271,10 @@ void emu_route(emu_t *emu, const emu_req_t *req, emu_resp_t *resp)
         return;
     }
 #ifdef EMU_HAVE_OAUTH
+    if (!emu->oauth) {
+        emu_resp_error(resp, 503, "SERVER_UNAVAILABLE", NULL, "sfemu is not started");
+        return;
+    }
     if (emu_route_oauth(emu, req, resp))
         return;
 #else

@@ -338,6 +338,20 @@ static int emu_listen_socket(emu_t *emu, char *err, size_t err_size)
     return fd;
 }
 
+int emu_server_offline(emu_t *emu, char *err, size_t err_size)
+{
+    if (!emu->base_url[0])
+        snprintf(emu->base_url, sizeof(emu->base_url), "http://%s:0", emu->opt.bind);
+#ifdef EMU_HAVE_OAUTH
+    if (!emu->oauth)
+        emu->oauth =
+            emu_oauth_create(emu->org_json, emu->base_url, emu->opt.token_ttl, err, err_size);
+    if (!emu->oauth)
+        return -1;
+#endif
+    return 0;
+}
+
 int emu_server_start(emu_t *emu, char *err, size_t err_size)
 {
     if (emu->mhd) {
@@ -351,13 +365,10 @@ int emu_server_start(emu_t *emu, char *err, size_t err_size)
         return -1;
     snprintf(emu->base_url, sizeof(emu->base_url), "%s://%s:%d",
              emu->tls_cert_pem ? "https" : "http", emu->opt.bind, emu->port);
-#ifdef EMU_HAVE_OAUTH
-    emu->oauth = emu_oauth_create(emu->org_json, emu->base_url, emu->opt.token_ttl, err, err_size);
-    if (!emu->oauth) {
+    if (emu_server_offline(emu, err, err_size) != 0) {
         close(fd);
         return -1;
     }
-#endif
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     if (emu->tls_cert_pem)
         flags |= MHD_USE_TLS;
