@@ -626,6 +626,7 @@ void emu_oauth_identity(emu_oauth_t *o, const char *path, const char *authorizat
         if (strncmp(uid, o->users[i].id, ul) == 0)
             found = (long)i;
     if (found < 0) {
+        /* Status and text for an unknown org/user are [UNCONFIRMED]: not in the reference. */
         emu_oauth_reply_text(out, 404, "Bad_Id");
         return;
     }

@@ -8,12 +8,30 @@
  * The module does no I/O: the CORE HTTP layer hands each handler the raw
  * request pieces (form body, query string, Authorization header) and sends
  * the emu_reply_t it gets back. Shapes, status codes and error strings follow
- * /work/shared/reference/salesforce-wire.md section 1.
+ * ../shared/reference/salesforce-wire.md (beside the repository), section 1.
  *
- * The org, its users and its connected apps come from data/org.json
- * ("org", "users", "connected_apps"); see tests/emulator/data/org.json for
- * every key. Configuration is read once by emu_oauth_create and is immutable
- * afterwards; only the session table changes.
+ * The org, its users and its connected apps come from data/org.json.
+ * Configuration is read once by emu_oauth_create and is immutable afterwards;
+ * only the session table (and who approved which app) changes. Keys:
+ *
+ *   "org": { "id" (18 chars, required), "name", "language", "locale", "timezone",
+ *            "login_urls": [JWT audiences; default login. and test.salesforce.com;
+ *                           base_url is always accepted too] }
+ *   "users": [ { "id" (18 chars), "username", "password" (required),
+ *                "security_token" (appended to the password in the password grant;
+ *                the authorize page takes the password alone or with it),
+ *                "first_name", "last_name", "display_name", "email", "user_type",
+ *                "language", "locale", "timezone", "utc_offset" (ms), "active" (true),
+ *                "last_modified_date" } ]
+ *   "connected_apps": [ { "name", "client_id", "client_secret" (required),
+ *                "redirect_uris": [exact callback URLs], "scopes": "api refresh_token ...",
+ *                "run_as": username for client_credentials (absent = grant disabled),
+ *                "pre_authorized_users": [usernames the JWT grant accepts without an
+ *                                         approval on the authorize page],
+ *                "require_secret_for_web_server" (true), "auto_approve" (false: GET
+ *                authorize with a known login_hint redirects at once when true),
+ *                "rotate_refresh_tokens" (false), "certificate": PEM X.509 (RSA) for
+ *                the JWT grant } ]
  *
  * Thread safety: every function may be called from any thread at the same
  * time (libmicrohttpd calls handlers from many threads); one mutex guards
