@@ -117,6 +117,17 @@ const char *emu_oauth_bearer_value(const char *header)
     return *header ? header : NULL;
 }
 
+bool emu_oauth_has_scope(const char *scopes, const char *want)
+{
+    size_t wl = strlen(want);
+    if (wl == 0)
+        return false;
+    for (const char *p = scopes; (p = strstr(p, want)) != NULL; p += wl)
+        if ((p == scopes || p[-1] == ' ') && (p[wl] == ' ' || p[wl] == '\0'))
+            return true;
+    return false;
+}
+
 char *emu_oauth_grant_scope(const emu_app_t *a, const char *requested)
 {
     if (!requested || !*requested)
@@ -128,18 +139,9 @@ char *emu_oauth_grant_scope(const emu_app_t *a, const char *requested)
     if (!out || !copy)
         goto fail;
     for (char *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
-        /* Keep a requested scope only when the app's list has it as a whole word. */
-        size_t sl = strlen(s);
-        const char *p = a->scopes;
-        bool allowed = false;
-        while ((p = strstr(p, s)) != NULL) {
-            if ((p == a->scopes || p[-1] == ' ') && (p[sl] == ' ' || p[sl] == '\0')) {
-                allowed = true;
-                break;
-            }
-            p += sl;
-        }
-        if (allowed && !strstr(out, s)) {
+        /* Keep a requested scope when the app allows it, once. */
+        bool allowed = emu_oauth_has_scope(a->scopes, s);
+        if (allowed && !emu_oauth_has_scope(out, s)) {
             if (*out)
                 strcat(out, " ");
             strcat(out, s);

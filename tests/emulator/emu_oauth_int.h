@@ -195,6 +195,8 @@ char *emu_oauth_issue_code(emu_oauth_t *o, size_t app, size_t user, const char *
  */
 int emu_oauth_client_of(const char *authorization_header, const emu_form_t *form, char **id,
                         char **secret);
+/* True when the space-separated list `scopes` holds `want` as a whole word. */
+bool emu_oauth_has_scope(const char *scopes, const char *want);
 /* Granted scope for a request: requested ones the app allows, or all the app's. Caller frees. */
 char *emu_oauth_grant_scope(const emu_app_t *a, const char *requested);
 

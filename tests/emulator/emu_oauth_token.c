@@ -84,15 +84,6 @@ static char *new_access_token(const emu_oauth_t *o)
     return tok;
 }
 
-static bool has_scope(const char *scopes, const char *want)
-{
-    size_t wl = strlen(want);
-    for (const char *p = scopes; (p = strstr(p, want)) != NULL; p += wl)
-        if ((p == scopes || p[-1] == ' ') && (p[wl] == ' ' || p[wl] == '\0'))
-            return true;
-    return false;
-}
-
 /*
  * Issues an access token (and a refresh token when with_refresh) and builds the
  * success reply. `family` ties tokens issued from one refresh token together;
@@ -365,7 +356,9 @@ static void grant_authorization_code(token_req_t *r)
     if (!user_usable(r, (long)t->user))
         goto done;
     issue(r, (size_t)app, t->user, t->scope,
-          has_scope(t->scope, "refresh_token") || has_scope(t->scope, "offline_access"), 0);
+          emu_oauth_has_scope(t->scope, "refresh_token") ||
+              emu_oauth_has_scope(t->scope, "offline_access"),
+          0);
 done:
     emu_tok_free(t);
 }

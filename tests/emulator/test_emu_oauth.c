@@ -534,12 +534,14 @@ static void test_authorization_code_pkce(void **state)
     free(code);
     free(at);
 
-    /* Without refresh_token/offline_access in the scope there is no refresh token. */
-    code = authorize_hint(o, "admin@sfemu.test", "api", false);
+    /* Without refresh_token/offline_access in the scope there is no refresh token; scopes
+     * the app does not allow are dropped, repeats kept once. */
+    code = authorize_hint(o, "admin@sfemu.test", "chatter_api api web api", false);
     body = form("grant_type", "authorization_code", "code", code, "client_id", APP_ID,
                 "client_secret", APP_SECRET, "redirect_uri", REDIRECT, NULL);
     token(o, body, NULL, &r);
     free(expect_token(&r, ADMIN, APP_SECRET, false));
+    assert_string_equal(jstr(&r, "scope"), "api web");
     emu_reply_clear(&r);
     free(body);
     free(code);
