@@ -50,6 +50,7 @@ sink_topics() {
 
 # sink_config FILE PART:EMU... [-- EXTRA_SINK_KEYS]: a config with one org per
 # distinct sfemu (named like the sfemu) and the given partition map.
+# SINK_KAFKA_PROPS, if set, is added inside kafka.properties (libconfig text).
 sink_config() {
     local file=$1
     shift
@@ -69,7 +70,8 @@ sink_config() {
     done
     {
         echo "kafka = { brokers = \"$KAFKA_BOOTSTRAP\"; group = \"$GROUP\";"
-        echo "  properties = { topic = { metadata = { refresh = { interval = { ms = 1000; }; }; }; }; }; };"
+        echo "  properties = { topic = { metadata = { refresh = { interval = { ms = 1000; }; }; }; };"
+        echo "    ${SINK_KAFKA_PROPS:-} }; };"
         echo "orgs = ("
         local first=1
         for e in "${emus[@]}"; do
