@@ -46,8 +46,11 @@ typedef struct emu_field {
     const char *type; /* describe type: id, string, reference, ... */
     int length;
     bool nillable, createable, updateable, external_id, unique, defaulted;
-    bool indexed;      /* external id or unique: kept in the store's value index */
-    const json_t *def; /* the schema.json entry (borrowed) */
+    bool indexed; /* external id or unique: kept in the store's value index */
+    bool is_boolean;
+    bool auto_number;
+    const json_t *default_value; /* borrowed from def, NULL if none */
+    const json_t *def;           /* the schema.json entry (borrowed) */
 } emu_field_t;
 
 typedef struct emu_sobject {
@@ -60,6 +63,7 @@ typedef struct emu_sobject {
     const json_t *def;    /* schema.json entry (borrowed), handed to SOQL */
     json_t *describe;     /* full describe body without urls (owned) */
     json_t *global_entry; /* describeGlobal entry without urls (owned) */
+    json_t *field_index;  /* lower-case field name -> index in fields (owned) */
 } emu_sobject_t;
 
 typedef struct emu_schema {

@@ -524,13 +524,15 @@ int emu_dml_create(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const json_t *fi
     }
     if (emu_dml_fields(ctx, so, fields, true, NULL, given, errors) != 0)
         goto done;
-    /* Every field is present in the stored record, null when unset. */
+    /* Unset fields are left out (readers treat a missing key as null), except
+     * booleans, which Salesforce never reports as null. Storing ~40 nulls per
+     * record halved the collections throughput. */
     for (size_t i = 0; i < so->nfields; i++)
-        json_object_set_new(rec, so->fields[i].name,
-                            !strcmp(so->fields[i].type, "boolean") ? json_false() : json_null());
+        if (so->fields[i].is_boolean)
+            json_object_set_new(rec, so->fields[i].name, json_false());
     json_object_update(rec, given);
     for (size_t i = 0; i < so->nfields; i++) {
-        const json_t *dv = json_object_get(so->fields[i].def, "defaultValue");
+        const json_t *dv = so->fields[i].default_value;
         if (dv && !json_object_get(given, so->fields[i].name))
             json_object_set(rec, so->fields[i].name, (json_t *)dv);
     }
@@ -554,21 +556,26 @@ int emu_dml_create(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const json_t *fi
     emu_now_iso(now);
     const char *user = ctx->sess ? ctx->sess->user_id : ctx->emu->default_user_id;
     json_object_set_new(rec, "Id", json_string(id));
+    /* One JSON string each for the time and the user, shared by the fields
+     * (values are immutable once stored): fewer allocations per record. */
+    json_t *jnow = json_string(now), *juser = *user ? json_string(user) : NULL;
     struct {
         const char *name;
-        const char *value;
-    } sys[] = {{"CreatedDate", now},  {"LastModifiedDate", now},  {"SystemModstamp", now},
-               {"CreatedById", user}, {"LastModifiedById", user}, {"OwnerId", user}};
+        json_t *value;
+    } sys[] = {{"CreatedDate", jnow},  {"LastModifiedDate", jnow},  {"SystemModstamp", jnow},
+               {"CreatedById", juser}, {"LastModifiedById", juser}, {"OwnerId", juser}};
     for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
-        if (!emu_schema_field(so, sys[i].name) || !*sys[i].value)
+        if (!sys[i].value || !emu_schema_field(so, sys[i].name))
             continue;
         json_t *cur = json_object_get(rec, sys[i].name);
         if (ctx->trusted && json_is_string(cur))
             continue;
         if (!strcmp(sys[i].name, "OwnerId") && json_is_string(cur))
             continue;
-        json_object_set_new(rec, sys[i].name, json_string(sys[i].value));
+        json_object_set(rec, sys[i].name, sys[i].value);
     }
+    json_decref(jnow);
+    json_decref(juser);
     if (emu_schema_field(so, "IsDeleted") && !json_is_true(json_object_get(given, "IsDeleted")))
         json_object_set_new(rec, "IsDeleted", json_false());
     if (so->is_event) {
@@ -588,8 +595,7 @@ int emu_dml_create(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const json_t *fi
     if (so->custom && name_f && name_f->createable && json_is_null(json_object_get(rec, "Name")))
         json_object_set_new(rec, "Name", json_string(id));
     for (size_t i = 0; i < so->nfields; i++)
-        if (json_is_true(json_object_get(so->fields[i].def, "autoNumber")) &&
-            json_is_null(json_object_get(rec, so->fields[i].name)))
+        if (so->fields[i].auto_number && json_is_null(json_object_get(rec, so->fields[i].name)))
             json_object_set_new(
                 rec, so->fields[i].name,
                 json_sprintf("%08llu",

@@ -15,6 +15,19 @@
 #include <string.h>
 #include <strings.h>
 
+/* Lower-cases name into out; false when it does not fit (no field is that long). */
+static bool emu_lower(const char *name, char *out, size_t out_size)
+{
+    size_t i = 0;
+    for (; name[i]; i++) {
+        if (i + 1 >= out_size)
+            return false;
+        out[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    }
+    out[i] = '\0';
+    return true;
+}
+
 static bool emu_json_bool(const json_t *obj, const char *key, bool def)
 {
     const json_t *v = json_object_get(obj, key);
@@ -221,6 +234,7 @@ static int emu_schema_build(emu_schema_t *schema, char *err, size_t err_size)
         json_t *fields = json_object_get(d, "fields");
         so->nfields = json_array_size(fields);
         so->fields = calloc(so->nfields ? so->nfields : 1, sizeof(emu_field_t));
+        so->field_index = json_object();
         if (!so->fields)
             return -1;
         for (size_t j = 0; j < so->nfields; j++) {
@@ -241,6 +255,12 @@ static int emu_schema_build(emu_schema_t *schema, char *err, size_t err_size)
             f->unique = emu_json_bool(fd, "unique", false);
             f->defaulted = emu_json_bool(fd, "defaultedOnCreate", false);
             f->indexed = f->external_id || f->unique;
+            f->is_boolean = !strcmp(f->type, "boolean");
+            f->auto_number = emu_json_bool(fd, "autoNumber", false);
+            f->default_value = json_object_get(fd, "defaultValue");
+            char lower[256];
+            emu_lower(f->name, lower, sizeof(lower));
+            json_object_set_new(so->field_index, lower, json_integer((json_int_t)j));
         }
         if (!emu_schema_field(so, "Id")) {
             snprintf(err, err_size, "schema: %s has no Id field", so->name);
@@ -328,6 +348,7 @@ void emu_schema_destroy(emu_schema_t *schema)
         return;
     for (size_t i = 0; i < schema->nsobjects; i++) {
         free(schema->sobjects[i].fields);
+        json_decref(schema->sobjects[i].field_index);
         json_decref(schema->sobjects[i].describe);
         json_decref(schema->sobjects[i].global_entry);
     }
@@ -358,12 +379,11 @@ const emu_sobject_t *emu_schema_by_prefix(const emu_schema_t *schema, const char
 
 const emu_field_t *emu_schema_field(const emu_sobject_t *so, const char *name)
 {
-    if (!name)
+    char lower[256];
+    if (!name || !emu_lower(name, lower, sizeof(lower)))
         return NULL;
-    for (size_t i = 0; i < so->nfields; i++)
-        if (strcasecmp(so->fields[i].name, name) == 0)
-            return &so->fields[i];
-    return NULL;
+    json_t *idx = json_object_get(so->field_index, lower);
+    return idx ? &so->fields[json_integer_value(idx)] : NULL;
 }
 
 json_t *emu_schema_urls(const emu_sobject_t *so, const char *version, bool full)

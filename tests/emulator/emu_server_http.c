@@ -378,7 +378,7 @@ int emu_server_start(emu_t *emu, char *err, size_t err_size)
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)emu_http_uri_cb, emu},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)emu_http_completed, emu},
         {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, 1000, NULL},
         {emu->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, emu->tls_cert_pem},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, emu->tls_key_pem},
