@@ -62,7 +62,10 @@ typedef struct kf_config {
     const char *client_id;         /* shown in broker logs; "sfbridge" if NULL */
     /* Applied with rd_kafka_conf_set() to every handle, after kf's defaults
      * and before kf's fixed settings (see kf_consumer_create/kf_producer_create).
-     * Setting a fixed key to another value is a KF_ERR_CONFIG. */
+     * Setting a fixed key to another value is a KF_ERR_CONFIG. A name
+     * prefixed "consumer." or "producer." applies only to that kind of
+     * handle, prefix removed ("producer.linger.ms"), which keeps librdkafka
+     * from warning about properties of the other kind. */
     const kf_property_t *properties;
     size_t property_cnt;
     /* Start librdkafka's mock cluster in-process and point every handle at it:

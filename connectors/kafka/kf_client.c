@@ -111,9 +111,25 @@ static const kf_property_t *kf_props_find(const kf_property_t *props, size_t cnt
     return NULL;
 }
 
-kf_err_t kf_conf_build(const kf_client_t *client, bool with_group, const kf_property_t *defaults,
-                       size_t default_cnt, const kf_property_t *fixed, size_t fixed_cnt,
-                       rd_kafka_conf_t **confp, char *errstr, size_t errstr_size)
+const char *kf_prop_name(const char *name, rd_kafka_type_t type, bool *applies)
+{
+    static const char consumer[] = "consumer.", producer[] = "producer.";
+    *applies = true;
+    if (strncmp(name, consumer, sizeof(consumer) - 1) == 0) {
+        *applies = type == RD_KAFKA_CONSUMER;
+        return name + sizeof(consumer) - 1;
+    }
+    if (strncmp(name, producer, sizeof(producer) - 1) == 0) {
+        *applies = type == RD_KAFKA_PRODUCER;
+        return name + sizeof(producer) - 1;
+    }
+    return name;
+}
+
+kf_err_t kf_conf_build(const kf_client_t *client, rd_kafka_type_t type, bool with_group,
+                       const kf_property_t *defaults, size_t default_cnt,
+                       const kf_property_t *fixed, size_t fixed_cnt, rd_kafka_conf_t **confp,
+                       char *errstr, size_t errstr_size)
 {
     kf_err_t err = KF_OK;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -139,7 +155,11 @@ kf_err_t kf_conf_build(const kf_client_t *client, bool with_group, const kf_prop
             goto done;
     for (size_t i = 0; i < client->prop_cnt; i++) {
         const kf_property_t *prop = &client->props[i];
-        const kf_property_t *fix = kf_props_find(fixed, fixed_cnt, prop->name);
+        bool applies;
+        const char *name = kf_prop_name(prop->name, type, &applies);
+        if (!applies)
+            continue;
+        const kf_property_t *fix = kf_props_find(fixed, fixed_cnt, name);
         if (fix && strcmp(fix->value, prop->value) != 0) {
             err = kf_set_err(errstr, errstr_size, KF_ERR_CONFIG,
                              "kafka property \"%s\" must be \"%s\" (sfbridge commits and "
@@ -147,7 +167,7 @@ kf_err_t kf_conf_build(const kf_client_t *client, bool with_group, const kf_prop
                              prop->name, fix->value);
             goto done;
         }
-        if ((err = kf_conf_set(conf, prop->name, prop->value, errstr, errstr_size)))
+        if ((err = kf_conf_set(conf, name, prop->value, errstr, errstr_size)))
             goto done;
     }
     for (size_t i = 0; i < fixed_cnt; i++)
@@ -265,8 +285,14 @@ kf_err_t kf_client_create(const kf_config_t *config, kf_client_t **clientp, char
                              prop->name ? "value" : "name");
             goto done;
         }
-        if ((err = kf_conf_set(probe, prop->name, prop->value, errstr, errstr_size)))
+        bool applies;
+        char rd_errstr[512];
+        if (rd_kafka_conf_set(probe, kf_prop_name(prop->name, RD_KAFKA_PRODUCER, &applies),
+                              prop->value, rd_errstr, sizeof(rd_errstr)) != RD_KAFKA_CONF_OK) {
+            err = kf_set_err(errstr, errstr_size, KF_ERR_CONFIG, "kafka property \"%s\": %s",
+                             prop->name, rd_errstr);
             goto done;
+        }
         client->props[i].name = kf_strdup_or_null(prop->name, &oom);
         client->props[i].value = kf_strdup_or_null(prop->value, &oom);
         client->prop_cnt = i + 1;
@@ -314,7 +340,8 @@ static kf_err_t kf_client_create_topic_admin(kf_client_t *client, const char *to
     rd_kafka_queue_t *queue = NULL;
     rd_kafka_event_t *event = NULL;
 
-    if ((err = kf_conf_build(client, false, NULL, 0, NULL, 0, &conf, errstr, errstr_size)))
+    if ((err = kf_conf_build(client, RD_KAFKA_PRODUCER, false, NULL, 0, NULL, 0, &conf, errstr,
+                             errstr_size)))
         goto done;
     if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rd_errstr, sizeof(rd_errstr)))) {
         err = kf_set_err(errstr, errstr_size, KF_ERR_CONFIG, "%s", rd_errstr);

@@ -129,7 +129,8 @@ kf_err_t kf_consumer_create(kf_client_t *client, const kf_consumer_conf_t *conf,
     consumer->client = client;
     if (conf)
         consumer->conf = *conf;
-    if ((err = kf_conf_build(client, true, defaults, sizeof(defaults) / sizeof(defaults[0]), fixed,
+    if ((err = kf_conf_build(client, RD_KAFKA_CONSUMER, true, defaults,
+                             sizeof(defaults) / sizeof(defaults[0]), fixed,
                              sizeof(fixed) / sizeof(fixed[0]), &rdconf, errstr, errstr_size)))
         goto done;
     rd_kafka_conf_set_rebalance_cb(rdconf, kf_rebalance_cb);

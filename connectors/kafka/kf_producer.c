@@ -67,7 +67,8 @@ kf_err_t kf_producer_create(kf_client_t *client, const kf_producer_conf_t *conf,
     producer->client = client;
     if (conf)
         producer->conf = *conf;
-    if ((err = kf_conf_build(client, false, defaults, sizeof(defaults) / sizeof(defaults[0]), fixed,
+    if ((err = kf_conf_build(client, RD_KAFKA_PRODUCER, false, defaults,
+                             sizeof(defaults) / sizeof(defaults[0]), fixed,
                              sizeof(fixed) / sizeof(fixed[0]), &rdconf, errstr, errstr_size)))
         goto done;
     /* The explicit bounds of kf_producer_conf_t win over properties. */

@@ -194,8 +194,8 @@ static kf_err_t kf_state_load(kf_state_t *state, char *errstr, size_t errstr_siz
     int64_t loaded = 0;
     int64_t deadline = kf_now_ms() + state->conf.timeout_ms;
 
-    if ((err = kf_conf_build(state->client, false, NULL, 0, fixed, sizeof(fixed) / sizeof(fixed[0]),
-                             &conf, errstr, errstr_size)))
+    if ((err = kf_conf_build(state->client, RD_KAFKA_CONSUMER, false, NULL, 0, fixed,
+                             sizeof(fixed) / sizeof(fixed[0]), &conf, errstr, errstr_size)))
         goto done;
     /* rd_kafka_assign needs a group handle; the group is never joined (no
      * subscribe) and nothing is committed. */
