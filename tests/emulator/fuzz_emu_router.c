@@ -61,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf[size] = '\0';
     char *method = buf;
     char *nl = memchr(buf, '\n', size);
-    char *target = nl ? nl + 1 : (char *)"/";
+    char root[2] = "/";
+    char *target = nl ? nl + 1 : root;
     if (nl)
         *nl = '\0';
     char *nl2 = nl ? strchr(target, '\n') : NULL;

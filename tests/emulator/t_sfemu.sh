@@ -33,7 +33,7 @@ start() {
 }
 
 token() {
-    curl -sf -d grant_type=client_credentials -d client_id=3MVG9sfemu.sfbridge.CONSUMERKEY \
+    curl -sfk -d grant_type=client_credentials -d client_id=3MVG9sfemu.sfbridge.CONSUMERKEY \
         -d client_secret=sfemu-sfbridge-secret "$url/services/oauth2/token" |
         sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
 }
@@ -60,6 +60,28 @@ curl -sf "$url/__sfemu/" | grep -q endpoints || fail "control index"
 kill -TERM "$pid"
 wait "$pid" || fail "exit status $? after SIGTERM"
 pid=
+
+# one data file holding only records: the shipped schema and org fill the rest
+cat >"$tmp/data.json" <<'JSON'
+{"records": {"Widget__c": [{"Name": "From data file", "Ext_Id__c": "DF-1"}]}}
+JSON
+start --data "$tmp/data.json"
+tok=$(token)
+curl -sf -H "Authorization: Bearer $tok" \
+    "$url/services/data/v62.0/sobjects/Widget__c/Ext_Id__c/DF-1" | grep -q 'From data file' \
+    || fail "--data FILE records not loaded"
+kill -TERM "$pid"; wait "$pid"; pid=
+
+# TLS with a throw-away self-signed certificate
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+        -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1
+    start --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
+    case "$url" in https://*) ;; *) fail "TLS URL is $url" ;; esac
+    curl -sfk "$url/services/data/" | grep -q '"62.0"' || fail "https versions"
+    kill -TERM "$pid"; wait "$pid"; pid=
+fi
+
 start
 kill -INT "$pid"
 wait "$pid" || fail "exit status $? after SIGINT"
