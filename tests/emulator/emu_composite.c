@@ -246,6 +246,21 @@ static void emu_composite_main(emu_t *emu, const emu_req_t *req, const emu_sessi
             }
         }
     }
+    /* At most 5 of the 25 may be sObject Collections or query operations. */
+    size_t heavy = 0;
+    json_array_foreach(subs, i, sub)
+    {
+        const char *url = json_string_value(json_object_get(sub, "url"));
+        if (strstr(url, "/composite/sobjects") || strstr(url, "/query"))
+            heavy++;
+    }
+    if (heavy > 5) {
+        emu_resp_error(resp, 400, "LIMIT_EXCEEDED", NULL,
+                       "Composite request may contain at most 5 sObject Collections or query "
+                       "operations, found %zu",
+                       heavy);
+        goto done;
+    }
     json_object_clear(refs);
     bool all_or_none = json_is_true(json_object_get(body, "allOrNone"));
     if (all_or_none)

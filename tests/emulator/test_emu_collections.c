@@ -304,6 +304,20 @@ static void test_composite(void **state)
     t_resp_free(&r);
     free(text);
     json_decref(cb);
+    /* six queries: more than the 5 query/collections subrequests allowed */
+    many = json_array();
+    for (int i = 0; i < 6; i++)
+        json_array_append_new(many, json_pack("{s:s,s:s,s:o}", "method", "GET", "url",
+                                              "/services/data/v62.0/query?q=SELECT+Id+FROM+User",
+                                              "referenceId", json_sprintf("q%d", i)));
+    cb = json_pack("{s:o}", "compositeRequest", many);
+    text = json_dumps(cb, JSON_COMPACT);
+    r = t_api(&env, "POST", "/composite", text);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(t_error_code(&r), "LIMIT_EXCEEDED");
+    t_resp_free(&r);
+    free(text);
+    json_decref(cb);
 }
 
 static void test_batch(void **state)
