@@ -302,6 +302,8 @@ static enum MHD_Result emu_http_handler(void *cls, struct MHD_Connection *conn, 
         .query_options = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sforce-Query-Options"),
     };
     emu_route(emu, &req, &resp);
+    /* The path only: query strings and headers may carry secrets. */
+    SFB_DEBUG("emu", "%s %s -> %d%s", method, path, resp.status, resp.drop ? " (dropped)" : "");
 send:
     if (resp.drop)
         ret = MHD_NO; /* MHD closes the socket without a response */
