@@ -30,8 +30,10 @@ static void kf_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *op
         err = kf_err_from_rd(rkm->err);
         if (err != KF_ERR_FATAL)
             err = KF_ERR_KAFKA;
+        /* Not rd_kafka_message_errstr(): for a delivery report it returns
+         * the message's own payload, which is not a C string. */
         snprintf(errstr, sizeof(errstr), "%s: %s", rd_kafka_err2name(rkm->err),
-                 rd_kafka_message_errstr(rkm));
+                 rd_kafka_err2str(rkm->err));
     }
     producer->conf.delivery_cb(producer->conf.opaque, rkm->_private, err, errstr,
                                rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset);
