@@ -502,6 +502,53 @@ static void test_keep_alive(void **state)
     curl_easy_cleanup(c);
 }
 
+/* The OAuth module's endpoints are reachable through the router (their
+ * behaviour is tested by test_emu_oauth). */
+static void test_oauth_routes(void **state)
+{
+    (void)state;
+    char url[512];
+    snprintf(url, sizeof(url), "%s/.well-known/openid-configuration", env.base);
+    t_resp_t r = t_http("GET", url, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(json_object_get(r.json, "token_endpoint"));
+    t_resp_free(&r);
+    snprintf(url, sizeof(url), "%s/services/oauth2/userinfo", env.base);
+    r = t_http("GET", url, env.auth, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(json_object_get(r.json, "user_id"));
+    t_resp_free(&r);
+    r = t_api(&env, "GET", "/", NULL);
+    snprintf(url, sizeof(url), "%s", json_string_value(json_object_get(r.json, "identity")));
+    t_resp_free(&r);
+    r = t_http("GET", url, env.auth, NULL);
+    assert_int_equal(r.status, 200);
+    t_resp_free(&r);
+    snprintf(url, sizeof(url),
+             "%s/services/oauth2/authorize?response_type=code&client_id=3MVG9sfemu.sfbridge."
+             "CONSUMERKEY&redirect_uri=http%%3A%%2F%%2F127.0.0.1%%3A8765%%2Fcallback",
+             env.base);
+    r = t_http("GET", url, NULL, NULL);
+    assert_true(r.status == 200 || r.status == 302);
+    t_resp_free(&r);
+    snprintf(url, sizeof(url), "%s/services/oauth2/token", env.base);
+    r = t_http("GET", url, NULL, NULL);
+    assert_int_equal(r.status, 405);
+    t_resp_free(&r);
+    /* revoke the test's token, then take a new one */
+    snprintf(url, sizeof(url), "%s/services/oauth2/revoke", env.base);
+    char form[2300];
+    snprintf(form, sizeof(form), "token=%s", env.auth + strlen("Authorization: Bearer "));
+    const char *h[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    r = t_http_ex(NULL, "POST", url, h, form, strlen(form));
+    assert_int_equal(r.status, 200);
+    t_resp_free(&r);
+    r = t_api(&env, "GET", "/limits", NULL);
+    assert_int_equal(r.status, 401);
+    t_resp_free(&r);
+    assert_int_equal(t_token(&env), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -512,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_error_codes),    cmocka_unit_test(test_upsert),
         cmocka_unit_test(test_platform_event), cmocka_unit_test(test_gzip),
         cmocka_unit_test(test_body_bound),     cmocka_unit_test(test_keep_alive),
+        cmocka_unit_test(test_oauth_routes),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
