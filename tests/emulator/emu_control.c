@@ -7,7 +7,8 @@
  *   POST   /__sfemu/reset            records back to the loaded data, counters, locators,
  *                                    faults and API usage cleared (sessions are kept)
  *   POST   /__sfemu/records          {"Account":[{..},..],..} inserts records (Id, CreatedDate and
- *                                    other system fields may be given) -> {"Account":["001..",..]}
+ *                                    other system fields may be given) -> {"Account":["001..",..]};
+ *                                    all or nothing: 400 {"error"} and nothing loaded on a bad one
  *   GET    /__sfemu/counters         {"api_calls":{"total","by_resource",..},"records":{"X":{..}}}
  *   POST   /__sfemu/counters/reset   zeroes the API call counters and usage
  *   GET    /__sfemu/faults           current faults
@@ -39,7 +40,9 @@ int emu_control_load_records(emu_t *emu, const json_t *records, json_t **ids, ch
     int rc = 0;
     json_t *out = json_object();
     json_t *errors = json_array();
-    emu_dml_ctx_t ctx = {.emu = emu, .trusted = true};
+    /* All or nothing: a bad record undoes the ones loaded before it. */
+    emu_txn_t *txn = emu_txn_create();
+    emu_dml_ctx_t ctx = {.emu = emu, .trusted = true, .txn = txn};
     const char *name;
     json_t *list;
     emu_store_wrlock(emu->store);
@@ -70,7 +73,10 @@ int emu_control_load_records(emu_t *emu, const json_t *records, json_t **ids, ch
         if (rc != 0)
             break;
     }
+    if (rc != 0)
+        emu_txn_rollback(txn, emu->store);
     emu_store_unlock(emu->store);
+    emu_txn_destroy(txn);
     json_decref(errors);
     if (ids && rc == 0)
         *ids = json_incref(out);

@@ -60,6 +60,15 @@ static void test_records_counters_reset(void **state)
     r = t_control(&env, "POST", "records", "{\"Nope\":[]}");
     assert_int_equal(r.status, 400);
     t_resp_free(&r);
+    /* all or nothing: the good first record is not kept when the second is bad */
+    r = t_control(&env, "POST", "records",
+                  "{\"Account\":[{\"Id\":\"001000000000043AAA\",\"Name\":\"ok\"},{\"Bad__c\":1}]}");
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "INVALID_FIELD"));
+    t_resp_free(&r);
+    r = t_api(&env, "GET", "/sobjects/Account/001000000000043AAA", NULL);
+    assert_int_equal(r.status, 404);
+    t_resp_free(&r);
 
     r = t_control(&env, "GET", "counters", NULL);
     assert_int_equal(r.status, 200);
