@@ -110,6 +110,9 @@ kf_err_t kf_consumer_create(kf_client_t *client, const kf_consumer_conf_t *conf,
         /* A command topic with no committed offset is read from its start:
          * applying old commands beats silently skipping them. */
         {"auto.offset.reset", "earliest"},
+        /* librdkafka prefetches up to 64 MiB by default; a daemon serving
+         * many partitions keeps its memory bound smaller. */
+        {"queued.max.messages.kbytes", "16384"},
     };
     static const kf_property_t fixed[] = {
         {"enable.auto.commit", "false"},

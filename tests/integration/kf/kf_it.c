@@ -83,7 +83,7 @@ static void print_message(const char *who, const kf_message_t *msg)
         snprintf(hdrs + len, sizeof(hdrs) - len, "%s%s=%.*s", i ? ";" : "", h.name, (int)h.size,
                  h.value ? (const char *)h.value : "");
     }
-    printf("%s%s\t%d\t%lld\t%.*s\t%.*s\t%s\n", who, who[0] ? "\t" : "", (int)msg->partition,
+    printf("%s%s%d\t%lld\t%.*s\t%.*s\t%s\n", who, who[0] ? "\t" : "", (int)msg->partition,
            (long long)msg->offset, (int)msg->key_len, msg->key ? (const char *)msg->key : "",
            (int)msg->value_len, msg->value ? (const char *)msg->value : "", hdrs);
 }
@@ -288,9 +288,11 @@ static int cmd_rebalance(kf_client_t *client, const char *topic)
         missing += seen[i] == 0;
     }
     printf("messages: missing %d duplicated %d\n", missing, dups);
+    /* Judged before closing: close revokes (and reports) the rest. */
+    int rc = !missing && !dups && a.revoked == 2 && a.revoke_commits == 2 ? 0 : 1;
     kf_consumer_destroy(b.consumer);
     kf_consumer_destroy(a.consumer);
-    return !missing && !dups && a.revoked == 2 && a.revoke_commits == 2 ? 0 : 1;
+    return rc;
 }
 
 static void dump_one(void *arg, const char *key, const void *value, size_t len)
