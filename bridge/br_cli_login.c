@@ -30,14 +30,20 @@
 sf_org_t *br_cli_org_open(const char *config_path, const char *org_name, br_config_t **config,
                           const br_config_org_t **org_conf);
 
+/* How long login waits, after the redirect arrived, for the page to reach
+ * the browser before it stops the listener. */
+#define ANSWER_GRACE_MS 2000
+
 /* What the callback handler (an MHD thread) hands to the waiting main thread. */
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool done;
+    bool done;     /* the redirect arrived (code or error) */
+    bool answered; /* the browser has been sent its page: the listener may stop */
     char *code;
     char state[64];
     char error[256];
+    const char *expect_state; /* the state login sent; set before the listener starts */
 } callback_t;
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -65,13 +71,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             else
                 cb->code = strdup(code);
             cb->done = true;
+            /* Marks this connection, so on_completed knows when its page went out. */
+            *con_cls = cb;
             pthread_cond_signal(&cb->cond);
         }
         pthread_mutex_unlock(&cb->lock);
-        page = error || !code ? "<html><body>sfbridge: the login failed; see the terminal."
-                                "</body></html>"
-                              : "<html><body>sfbridge: logged in. You can close this window."
-                                "</body></html>";
+        /* The page must not say "logged in" to a redirect login is about to refuse. */
+        if (!state || strcmp(state, cb->expect_state) != 0)
+            page = "<html><body>sfbridge: this redirect does not belong to the login in "
+                   "progress (state mismatch); it was refused.</body></html>";
+        else if (error || !code)
+            page = "<html><body>sfbridge: the login failed; see the terminal.</body></html>";
+        else
+            page = "<html><body>sfbridge: logged in. You can close this window.</body></html>";
     }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(page), (void *)page, MHD_RESPMEM_PERSISTENT);
@@ -79,6 +91,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return r;
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: the redirect's page was sent (or the browser
+ * went away). Stopping the daemon before this point closed the connection
+ * under the queued page, and the browser showed an empty reply. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    callback_t *cb = cls;
+    (void)conn;
+    (void)toe;
+    if (*con_cls != cb)
+        return;
+    pthread_mutex_lock(&cb->lock);
+    cb->answered = true;
+    pthread_cond_signal(&cb->cond);
+    pthread_mutex_unlock(&cb->lock);
 }
 
 static int parse_common(int argc, char **argv, const char *name, const char **config_path,
@@ -166,17 +195,25 @@ int br_cli_login(int argc, char **argv)
     int port = oc->auth.redirect_port > 0 ? oc->auth.redirect_port : 1717;
     snprintf(redirect, sizeof(redirect), "http://127.0.0.1:%d%s", port, CALLBACK_PATH);
 
+    if (sf_random_state(state, sizeof(state)) != 0) {
+        fprintf(stderr, "sfbridge login: cannot draw a random state\n");
+        ret = BR_EXIT_FAILURE;
+        goto done;
+    }
+    cb.expect_state = state;
+
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
                            NULL, NULL, on_request, &cb, MHD_OPTION_SOCK_ADDR, &sin,
-                           MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+                           MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
+                           on_completed, &cb, MHD_OPTION_END);
     if (!mhd) {
         fprintf(stderr, "sfbridge login: cannot listen on 127.0.0.1:%d (in use?)\n", port);
         ret = BR_EXIT_FAILURE;
         goto done;
     }
-    if (sf_pkce_generate(verifier, challenge) != 0 || sf_random_state(state, sizeof(state)) != 0 ||
+    if (sf_pkce_generate(verifier, challenge) != 0 ||
         !(url = sf_auth_authorize_url(org, redirect, state, challenge, NULL))) {
         fprintf(stderr, "sfbridge login: cannot build the authorize URL\n");
         ret = BR_EXIT_FAILURE;
@@ -195,6 +232,17 @@ int br_cli_login(int argc, char **argv)
         if (pthread_cond_timedwait(&cb.cond, &cb.lock, &until) != 0)
             break;
     bool got = cb.done;
+    if (got) {
+        /* Let the page reach the browser first (bounded: a browser that stops
+         * reading must not hold the login). */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (ANSWER_GRACE_MS % 1000) * 1000000L;
+        until.tv_sec += ANSWER_GRACE_MS / 1000 + until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        while (!cb.answered)
+            if (pthread_cond_timedwait(&cb.cond, &cb.lock, &until) != 0)
+                break;
+    }
     pthread_mutex_unlock(&cb.lock);
     MHD_stop_daemon(mhd);
     mhd = NULL;
@@ -244,6 +292,19 @@ done:
     return ret;
 }
 
+/* True when the revocation got no definite answer (transport failure, 408,
+ * 429, 5xx), so the token may still be live and must be kept. Salesforce
+ * answers 400 invalid_token for a token already revoked or expired. Not
+ * sf_error_retry_class(): it calls that OAuth error retriable, as a token
+ * endpoint refusal that is not known to be final. */
+static bool revoke_unanswered(const sf_error_t *err)
+{
+    if (!err || err->kind == SF_ERR_TRANSPORT || err->kind == SF_ERR_INTERNAL)
+        return true;
+    return err->http_status == 0 || err->http_status == 408 || err->http_status == 429 ||
+           err->http_status >= 500;
+}
+
 int br_cli_logout(int argc, char **argv)
 {
     const char *config_path = NULL, *org_name = NULL;
@@ -274,9 +335,11 @@ int br_cli_logout(int argc, char **argv)
     }
     if (sf_auth_revoke(org, refresh, &err) != 0) {
         /* An already revoked or expired token is gone at Salesforce too: still delete ours. */
-        if (sf_error_retry_class(err) == SF_RETRY) {
-            fprintf(stderr, "sfbridge logout: cannot reach Salesforce to revoke: %s\n",
-                    err->message);
+        if (revoke_unanswered(err)) {
+            fprintf(stderr,
+                    "sfbridge logout: cannot revoke at Salesforce now (%s); the token is kept, "
+                    "try again\n",
+                    err ? err->message : "no answer");
             goto done;
         }
         fprintf(stderr,
