@@ -62,7 +62,16 @@ fail() {
     exit 1
 }
 
+# cli_pass: the closing line of a passing test. A sanitizer report in any
+# sfbridge or sfemu output fails the test even where a nonzero exit was the
+# expectation (ASan's exit code 1 would pass for "Salesforce said no").
 cli_pass() {
+    if grep -aqE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$CLI_DIR/all.log" \
+        "$CLI_DIR/sfemu.err"; then
+        grep -aE -m3 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$CLI_DIR/all.log" \
+            "$CLI_DIR/sfemu.err" >&2
+        fail "sanitizer report in the output"
+    fi
     echo "PASS cli_${CLI_NAME} ($(($(cli_now_ms) - CLI_START_MS)) ms)"
     exit 0
 }
@@ -110,6 +119,9 @@ cli_init() {
     mkdir -p "$CLI_DIR"
     : >"$CLI_DIR/all.log"
     trap cli_cleanup EXIT
+    # A command failing under set -e exits without a word; say which one.
+    set -E
+    trap 'log "exit $? from line $LINENO: $BASH_COMMAND"' ERR
     trap 'exit 130' INT
     trap 'exit 143' TERM
     local c
@@ -122,6 +134,9 @@ cli_init() {
 # emu_start [SFEMU ARGS...]: start sfemu on port 0, set $EMU_URL.
 emu_start() {
     [[ -z $EMU_PID ]] || fail "emu_start: sfemu already runs"
+    # The background job opens its redirections later: create the files first.
+    : >"$CLI_DIR/sfemu.out"
+    : >"$CLI_DIR/sfemu.err"
     "$SFEMU" --port 0 "$@" </dev/null >"$CLI_DIR/sfemu.out" 2>"$CLI_DIR/sfemu.err" &
     EMU_PID=$!
     local i
@@ -187,6 +202,8 @@ login_start() {
     [[ -z $LOGIN_PID ]] || fail "login_start: a login is already running"
     local deadline=$(($(cli_now_ms) + 60000))
     while :; do
+        : >"$CLI_DIR/$step.out"
+        : >"$CLI_DIR/$step.err"
         "$SFBRIDGE" "$@" </dev/null >"$CLI_DIR/$step.out" 2>"$CLI_DIR/$step.err" &
         LOGIN_PID=$!
         LOGIN_URL=""
