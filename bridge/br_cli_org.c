@@ -158,8 +158,10 @@ static int run_query(sf_org_t *org, const char *soql, bool all, fmt_t fmt)
         if (tty && n % 500 == 0)
             fprintf(stderr, "\r%ld/%ld rows", n, sf_query_total_size(q));
     }
+    /* A failed query leaves the JSON array open: a truncated result must not
+     * parse as a complete one for a reader that ignores the exit code. */
     if (fmt == FMT_JSON)
-        fputs("]\n", stdout);
+        fputs(rc == 0 ? "]\n" : "\n", stdout);
     if (tty)
         fprintf(stderr, "\r%ld/%ld rows\n", n, sf_query_total_size(q));
     json_decref(cols);

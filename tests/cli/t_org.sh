@@ -149,6 +149,23 @@ assert_eq 2500 "$(jq length "$CLI_DIR/q_bulk_json.out")" "bulk query as one JSON
 run_ok q_bulk_csv "${O[@]}" query --format csv "$BULK"
 assert_eq 2501 "$(wc -l <"$CLI_DIR/q_bulk_csv.out")" "bulk query csv lines (header + rows)"
 
+# ---- a failure on the second page: rows of the first page were streamed,
+# exit 1 with Salesforce's error. Regression: the JSON array was closed as if
+# complete, so `jq length` read 2,000 of 2,500 rows as the whole answer.
+FAULT='{"error":{"status":500,"errorCode":"UNKNOWN_EXCEPTION","message":"page two broke","next":1,"path_prefix":"/services/data/v62.0/query/"}}'
+emu_ctl POST faults "$FAULT" >/dev/null
+sfb q_mid_nd "${O[@]}" query --format ndjson "$BULK"
+expect_rc 1 q_mid_nd
+assert_contains "$CLI_DIR/q_mid_nd.err" "UNKNOWN_EXCEPTION: page two broke" "error on page 2"
+assert_eq 2000 "$(wc -l <"$CLI_DIR/q_mid_nd.out")" "rows streamed before the error"
+emu_ctl POST faults "$FAULT" >/dev/null
+sfb q_mid_json "${O[@]}" query "$BULK"
+expect_rc 1 q_mid_json
+if jq -e . "$CLI_DIR/q_mid_json.out" >/dev/null 2>&1; then
+    fail "a query that failed on page 2 printed a complete JSON array"
+fi
+emu_ctl DELETE faults >/dev/null
+
 # ---- failures and exit codes
 sfb q_bad "${O[@]}" query "SELEC Id FROM Account"
 expect_rc 1 q_bad
