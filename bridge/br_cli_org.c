@@ -364,6 +364,15 @@ int br_cli_org(int argc, char **argv)
                        : "--format csv is for query");
         return BR_EXIT_USAGE;
     }
+    /* Extra words are an error, not ignored: an unquoted `query SELECT Id FROM
+     * Account` would otherwise send "SELECT" alone. */
+    int max_args = strcmp(cmd, "query") == 0 || strcmp(cmd, "describe") == 0 ? 1 : 0;
+    if (argc - optind - 1 > max_args) {
+        fprintf(stderr, "sfbridge org %s: unexpected argument \"%s\"%s\n", cmd,
+                argv[optind + 1 + max_args],
+                strcmp(cmd, "query") == 0 ? " (quote the SOQL statement as one argument)" : "");
+        return BR_EXIT_USAGE;
+    }
     org = br_cli_org_open(config_path, org_name, &config, &org_conf);
     if (!org)
         return BR_EXIT_USAGE;

@@ -202,6 +202,14 @@ expect_rc 2 nocmd
 sfb nosoql "${O[@]}" query
 expect_rc 2 nosoql
 assert_contains "$CLI_DIR/nosoql.err" "query needs a SOQL statement" "query without SOQL"
+# Regression: extra words were ignored, so an unquoted SOQL ran as "SELECT".
+sfb unquoted "${O[@]}" query SELECT Id FROM Account
+expect_rc 2 unquoted
+assert_contains "$CLI_DIR/unquoted.err" 'unexpected argument "Id" (quote the SOQL' "unquoted SOQL"
+sfb extra "${O[@]}" describe Account Contact
+expect_rc 2 extra
+sfb extra2 "${O[@]}" limits now
+expect_rc 2 extra2
 sfb badfmt "${O[@]}" --format xml limits
 expect_rc 2 badfmt
 sfb csvlimits "${O[@]}" --format csv limits
