@@ -22,6 +22,9 @@
 #define POLL_MS_IDLE 50
 /* Partition numbers above this are not supported (memory per partition). */
 #define MAX_PARTITIONS 100000
+/* Messages held per partition while its batcher is full, before pausing it. */
+#define PENDING_MAX_MESSAGES 20000
+#define PENDING_MAX_BYTES    (8 * 1024 * 1024)
 
 int64_t sink_now_ms(void)
 {
@@ -35,6 +38,15 @@ int64_t sink_wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Room for one more command: the batcher is not full, and the tracker can
+ * remember it until its result is acknowledged (results wait for Kafka's
+ * acknowledgement, e.g. while the producer gets its idempotence id). */
+static bool part_has_room(const sink_part_t *part)
+{
+    return br_batcher_has_room(part->batcher) &&
+           kf_tracker_in_flight(part->tracker) < part->tracker_capacity;
 }
 
 static sink_part_t *part_get(sink_t *sink, int32_t partition)
@@ -205,8 +217,14 @@ static void part_set_paused(sink_t *sink, sink_part_t *part, bool pause)
 }
 
 /* Dispatches what may start, and pauses or resumes the partition. */
+static void pending_drain(sink_t *sink, sink_part_t *part, int64_t now);
+static bool pending_over_bound(const sink_part_t *part);
+static bool pending_under_half(const sink_part_t *part);
+
 static void part_service(sink_t *sink, sink_part_t *part, int64_t now, bool force_close)
 {
+    if (!part->revoked && !*sink->stop)
+        pending_drain(sink, part, now);
     br_batcher_tick(part->batcher, now, force_close);
     br_batch_t *batch;
     while ((batch = br_batcher_next(part->batcher))) {
@@ -219,16 +237,18 @@ static void part_service(sink_t *sink, sink_part_t *part, int64_t now, bool forc
         job->part = part;
         job->batch = batch;
         part->in_flight++;
-        if (batch->op == SINK_OP_DEAD_LETTER) {
-            /* Not used: dead letters bypass the batcher. */
-            free(job);
-            continue;
-        }
         sink_org_submit(part->org, job);
     }
+    if (!part->revoked && !*sink->stop)
+        pending_drain(sink, part, now); /* room may have opened above */
     bool org_paused = part->org && sink_org_paused(part->org, now);
-    bool want_pause =
-        part->revoked || *sink->stop || org_paused || !br_batcher_has_room(part->batcher);
+    bool want_pause;
+    if (part->revoked || *sink->stop || org_paused || pending_over_bound(part))
+        want_pause = true;
+    else if (part->paused)
+        want_pause = !pending_under_half(part); /* hysteresis */
+    else
+        want_pause = false;
     part_set_paused(sink, part, want_pause);
 }
 
@@ -259,6 +279,7 @@ static sink_part_t *part_create(sink_t *sink, int32_t partition)
     /* Items held: batches in flight + waiting + open, plus results waiting
      * for their acknowledgement; dead letters count too. */
     size_t capacity = (size_t)(sc->max_in_flight + 4) * (size_t)sc->batch_size * 4 + 1024;
+    part->tracker_capacity = capacity - 1; /* one slot for a dead letter */
     if (!part->batcher || kf_tracker_create(capacity, &part->tracker) != KF_OK) {
         br_batcher_destroy(part->batcher);
         free(part);
@@ -268,8 +289,11 @@ static sink_part_t *part_create(sink_t *sink, int32_t partition)
     return part;
 }
 
+static void pending_discard(sink_part_t *part);
+
 static void part_destroy(sink_t *sink, sink_part_t *part)
 {
+    pending_discard(part);
     sink->parts[part->partition] = NULL;
     br_batcher_destroy(part->batcher);
     kf_tracker_destroy(part->tracker);
@@ -328,6 +352,7 @@ static void part_drain(sink_t *sink, sink_part_t *part)
 {
     char errstr[256];
     part->revoked = true;
+    pending_discard(part);
     br_batcher_discard_pending(part->batcher, drop_item, part);
     while (part->in_flight > 0 || part->unacked > 0) {
         drain_done(sink);
@@ -411,13 +436,9 @@ static char *make_key(const br_command_t *cmd)
     }
 }
 
-static void handle_message(sink_t *sink, kf_message_t *msg, int64_t now)
+/* Parses, routes and batches one message (the batcher has room). */
+static void apply_message(sink_t *sink, sink_part_t *part, kf_message_t *msg, int64_t now)
 {
-    sink_part_t *part = part_get(sink, msg->partition);
-    if (!part || part->revoked) {
-        /* Not ours (any more): the owner will consume it from the committed offset. */
-        return;
-    }
     sink->n_consumed++;
     if (!part->org) {
         dead_letter(sink, part, msg, "unroutable", "the partition is mapped to no org");
@@ -461,6 +482,80 @@ static void handle_message(sink_t *sink, kf_message_t *msg, int64_t now)
         snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
     }
     free(key);
+}
+
+static bool pending_over_bound(const sink_part_t *part)
+{
+    return part->pending_cnt >= PENDING_MAX_MESSAGES || part->pending_bytes >= PENDING_MAX_BYTES;
+}
+
+static bool pending_under_half(const sink_part_t *part)
+{
+    return part->pending_cnt < PENDING_MAX_MESSAGES / 2 &&
+           part->pending_bytes < PENDING_MAX_BYTES / 2;
+}
+
+/* Takes ownership of msg: applied now, or queued until the batcher has room. */
+static void handle_message(sink_t *sink, kf_message_t *msg, int64_t now)
+{
+    sink_part_t *part = part_get(sink, msg->partition);
+    if (!part || part->revoked) {
+        /* Not ours (any more): the owner will consume it from the committed offset. */
+        kf_message_destroy(msg);
+        return;
+    }
+    if (!part->pending_head && part_has_room(part)) {
+        apply_message(sink, part, msg, now);
+        kf_message_destroy(msg);
+        return;
+    }
+    sink_pending_t *pm = malloc(sizeof(*pm));
+    if (!pm) {
+        sink->fatal = true;
+        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
+        kf_message_destroy(msg);
+        return;
+    }
+    pm->msg = msg;
+    pm->next = NULL;
+    if (part->pending_tail)
+        part->pending_tail->next = pm;
+    else
+        part->pending_head = pm;
+    part->pending_tail = pm;
+    part->pending_cnt++;
+    part->pending_bytes += msg->value_len + msg->key_len + 64;
+}
+
+/* Applies queued messages while the batcher has room. */
+static void pending_drain(sink_t *sink, sink_part_t *part, int64_t now)
+{
+    while (part->pending_head && part_has_room(part) && !sink->fatal) {
+        sink_pending_t *pm = part->pending_head;
+        part->pending_head = pm->next;
+        if (!part->pending_head)
+            part->pending_tail = NULL;
+        part->pending_cnt--;
+        part->pending_bytes -= pm->msg->value_len + pm->msg->key_len + 64;
+        apply_message(sink, part, pm->msg, now);
+        kf_message_destroy(pm->msg);
+        free(pm);
+    }
+}
+
+/* Forgets queued messages (revoked, lost, shutdown): they were not admitted,
+ * so the committed offset stays before them and they are consumed again. */
+static void pending_discard(sink_part_t *part)
+{
+    while (part->pending_head) {
+        sink_pending_t *pm = part->pending_head;
+        part->pending_head = pm->next;
+        kf_message_destroy(pm->msg);
+        free(pm);
+    }
+    part->pending_tail = NULL;
+    part->pending_cnt = 0;
+    part->pending_bytes = 0;
 }
 
 /* ------------------------------------------------------------ set-up */
@@ -620,10 +715,8 @@ int br_sink_run(const br_config_t *config, volatile sig_atomic_t *stop, char *er
             break;
         }
         now = sink_now_ms();
-        if (msg) {
-            handle_message(&sink, msg, now);
-            kf_message_destroy(msg);
-        }
+        if (msg)
+            handle_message(&sink, msg, now); /* takes msg */
         drain_done(&sink);
         if (kf_producer_poll(sink.producer, 0, NULL, perr, sizeof(perr)) == KF_ERR_FATAL) {
             snprintf(sink.fatal_msg, sizeof(sink.fatal_msg), "producer: %s", perr);

@@ -19,9 +19,6 @@ struct sink;
 struct sink_part;
 struct sink_org;
 
-/* Batch keys of the batcher: the command op, plus one for dead letters. */
-#define SINK_OP_DEAD_LETTER 100
-
 /*
  * One consumed message waiting for its result (or dead letter) to be
  * acknowledged by Kafka. Created and freed by the main thread; while its batch
@@ -49,13 +46,28 @@ typedef struct sink_item {
     size_t err_field_cnt;
 } sink_item_t;
 
+/* A consumed message waiting for room in its partition's batcher. */
+typedef struct sink_pending {
+    kf_message_t *msg;
+    struct sink_pending *next;
+} sink_pending_t;
+
 /* One assigned partition of the command topic. Main thread only. */
 typedef struct sink_part {
     int32_t partition;
     struct sink_org *org; /* NULL: mapped to no org (dead letters) */
     br_batcher_t *batcher;
     kf_tracker_t *tracker;
-    bool paused;      /* we asked librdkafka to pause it */
+    size_t tracker_capacity; /* admit no more than this many unacknowledged */
+    bool paused;             /* we asked librdkafka to pause it */
+    /* Messages consumed while the batcher had no room, in offset order.
+     * Back-pressure waits here instead of pausing at once: librdkafka's
+     * resume restarts fetching only on the broker thread's next wake-up
+     * (up to a second), so pausing per batch would stall the partition.
+     * Paused above a bound, resumed below half of it. */
+    sink_pending_t *pending_head, *pending_tail;
+    size_t pending_cnt;
+    size_t pending_bytes;
     bool revoked;     /* being drained: no new messages, no new batches */
     size_t in_flight; /* batches at the workers */
     size_t unacked;   /* items whose output Kafka has not acknowledged yet */
