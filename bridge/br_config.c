@@ -523,7 +523,14 @@ static int add_property(br_cload_t *ld, const br_ckey_t *key, void *base, rd_kaf
     }
     bool secret = br_config_property_is_secret(name);
     char kerr[512];
-    if (rd_kafka_conf_set(scratch, name, value, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK) {
+    /* "consumer." and "producer." limit a property to one kind of handle
+     * (connectors/kafka/kf.h); librdkafka checks the name without it. */
+    const char *rd_name = name;
+    if (!strncmp(rd_name, "consumer.", 9))
+        rd_name += 9;
+    else if (!strncmp(rd_name, "producer.", 9))
+        rd_name += 9;
+    if (rd_kafka_conf_set(scratch, rd_name, value, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK) {
         if (secret)
             scrub(kerr, value);
         br_cload_error(ld, line, path, "rejected by librdkafka: %s", kerr);

@@ -758,7 +758,10 @@ int br_config_kafka_conf_apply(const br_config_t *config, rd_kafka_conf_t *conf,
     for (size_t i = 0; i < config->kafka.properties_count; i++) {
         const br_kafka_property_t *p = &config->kafka.properties[i];
         char kerr[512];
-        if (rd_kafka_conf_set(conf, p->name, p->value, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK) {
+        const char *rd_name = p->name;
+        if (!strncmp(rd_name, "consumer.", 9) || !strncmp(rd_name, "producer.", 9))
+            rd_name += 9; /* see kf.h: limited to one kind of handle */
+        if (rd_kafka_conf_set(conf, rd_name, p->value, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK) {
             /* Checked at load, so this means a different librdkafka; still never echo a secret. */
             snprintf(errstr, errstr_size, "kafka.properties.%s: %s", p->name,
                      p->secret ? "rejected by librdkafka" : kerr);
