@@ -363,6 +363,34 @@ static void part_drain(sink_t *sink, sink_part_t *part)
     commit_progress(sink, part, true);
 }
 
+/*
+ * An org belongs to the worker that holds the lowest-numbered partition
+ * mapped to it, so exactly one member of the group owns each org whatever the
+ * assignment. Called after every rebalance; reports changes only.
+ */
+static void update_ownership(sink_t *sink, bool release_all)
+{
+    for (size_t i = 0; i < sink->org_cnt; i++) {
+        sink_org_t *org = &sink->orgs[i];
+        int lowest = -1;
+        for (size_t k = 0; k < sink->config->sink.partitions_count; k++) {
+            const br_config_partition_t *m = &sink->config->sink.partitions[k];
+            if (&sink->config->orgs[m->org_index] == org->conf &&
+                (lowest < 0 || m->partition < lowest))
+                lowest = m->partition;
+        }
+        sink_part_t *part = lowest >= 0 ? part_get(sink, lowest) : NULL;
+        bool owned = !release_all && part && !part->revoked;
+        if (owned == org->owned)
+            continue;
+        org->owned = owned;
+        SFB_INFO(org->conf->name, "%s the org (partition %d)",
+                 owned ? "this worker now owns" : "this worker no longer owns", lowest);
+        if (sink->ownership_cb)
+            sink->ownership_cb(sink->ownership_opaque, org->conf->name, owned);
+    }
+}
+
 static void on_rebalance(void *opaque, kf_rebalance_t event, const kf_partition_t *parts,
                          size_t part_cnt)
 {
@@ -405,6 +433,7 @@ static void on_rebalance(void *opaque, kf_rebalance_t event, const kf_partition_
             part_destroy(sink, part);
         }
     }
+    update_ownership(sink, false);
 }
 
 static void on_commit(void *opaque, kf_err_t err, const char *errstr, const kf_partition_t *parts,
@@ -766,6 +795,7 @@ int br_sink_run(const br_config_t *config, volatile sig_atomic_t *stop, char *er
         }
     } else if (!sink.fatal) {
         char ferr[256];
+        update_ownership(&sink, true); /* the source stops before the group is left */
         if (kf_producer_flush(sink.producer, 30000, ferr, sizeof(ferr)) != KF_OK)
             SFB_WARN("sink", "flush: %s", ferr);
         commit_progress(&sink, NULL, true);

@@ -94,6 +94,7 @@ typedef struct sink_org {
     int64_t paused_until_ms; /* REQUEST_LIMIT_EXCEEDED or usage above max_api_usage_pct */
     int pause_level;         /* consecutive pauses, for the backoff */
     bool stopping;
+    bool owned; /* this worker holds the org's lowest mapped partition (main thread) */
 } sink_org_t;
 
 typedef struct sink {
@@ -113,6 +114,12 @@ typedef struct sink {
     /* Finished jobs, from the workers to the main thread. */
     pthread_mutex_t done_mu;
     sink_job_t *done_head, *done_tail;
+
+    /* Told when this worker gains or loses an org (it holds the lowest
+     * partition mapped to it): the source subscribes to that org's channels
+     * only while owned (br_source.h). Main thread; may be NULL. */
+    void (*ownership_cb)(void *opaque, const char *org, bool owned);
+    void *ownership_opaque;
 
     bool hard_stop; /* second signal: workers give up at once */
     bool fatal;
