@@ -245,8 +245,20 @@ static kf_err_t kf_state_load(kf_state_t *state, char *errstr, size_t errstr_siz
     }
     for (int p = 0; p < part_cnt; p++) {
         int64_t low = 0;
-        rd_kafka_resp_err_t rerr = rd_kafka_query_watermark_offsets(
-            rk, state->topic, p, &low, &high[p], state->conf.timeout_ms);
+        rd_kafka_resp_err_t rerr;
+        /* Right after the topic is created its leaders may not be known yet:
+         * those answers are transient, so ask again until the timeout. */
+        for (int tries = 0;; tries++) {
+            rerr = rd_kafka_query_watermark_offsets(rk, state->topic, p, &low, &high[p],
+                                                    state->conf.timeout_ms);
+            bool transient = rerr == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                             rerr == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                             rerr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                             rerr == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+            if (!transient || tries * 100 >= state->conf.timeout_ms)
+                break;
+            rd_kafka_poll(rk, 100);
+        }
         if (rerr) {
             err = kf_set_err(errstr, errstr_size, kf_err_from_rd(rerr),
                              "state topic %s [%d] watermarks: %s", state->topic, p,
