@@ -146,6 +146,32 @@ typedef struct br_config_sink_s {
     bool use_composite; /* use the Composite API instead of sObject Collections */
 } br_config_sink_t;
 
+/* ---- source (issue #6) ----------------------------------------------------- */
+
+/* Where a channel starts when subscribing (source.[i].replay). */
+typedef enum {
+    BR_REPLAY_STORED = 0,   /* "stored": after the replay id in the state topic; none -> earliest */
+    BR_REPLAY_LATEST = 1,   /* "latest": only new events (-1) */
+    BR_REPLAY_EARLIEST = 2, /* "earliest": every retained event (-2) */
+} br_replay_t;
+
+/* What to do when Salesforce rejects the replay id (expired, unknown). */
+typedef enum {
+    BR_ON_INVALID_EARLIEST = 0, /* resubscribe with -2 (all retained events): smallest gap */
+    BR_ON_INVALID_LATEST = 1,   /* resubscribe with -1 (new events only) */
+    BR_ON_INVALID_FAIL = 2,     /* stop the channel and report it; nothing is skipped */
+} br_on_invalid_replay_t;
+
+/* One element of source ( { ... }, ... ): one Streaming API channel of one org. */
+typedef struct br_config_source_s {
+    char *org;                                /* org name (validated to exist) */
+    size_t org_index;                         /* index of that org in br_config_t.orgs */
+    char *channel;                            /* "/event/X__e", "/data/...", "/topic/X", "/u/X" */
+    char *topic;                              /* Kafka topic receiving the events (event.v1) */
+    br_replay_t replay;                       /* where to start */
+    br_on_invalid_replay_t on_invalid_replay; /* when the replay id is rejected */
+} br_config_source_t;
+
 typedef struct br_config_s {
     char *path; /* the file it was loaded from, as given */
     br_config_log_t log;
@@ -154,7 +180,10 @@ typedef struct br_config_s {
     size_t orgs_count;
     br_config_token_store_t token_store;
     br_config_sink_t sink;
-    char **warnings; /* "FILE:LINE: key 'x': ..." lines worth showing the user */
+    br_config_source_t *sources; /* source ( ... ), in file order; may be empty */
+    size_t sources_count;
+    char *state_topic; /* compacted topic of the source's replay ids ("sfbridge.state") */
+    char **warnings;   /* "FILE:LINE: key 'x': ..." lines worth showing the user */
     size_t warnings_count;
 } br_config_t;
 

@@ -90,6 +90,28 @@ static int check_nonblank(const char *v, char *why, size_t why_size)
     return 0;
 }
 
+/* Streaming API channels: /event/X, /data/X, /topic/X, /u/X; a name of
+ * letters, digits, '_' and '.' after the prefix (Salesforce's API names). */
+static int check_channel(const char *v, char *why, size_t why_size)
+{
+    static const char *const prefixes[] = {"/event/", "/data/", "/topic/", "/u/", NULL};
+    const char *name = NULL;
+    for (size_t i = 0; prefixes[i] && !name; i++)
+        if (strncmp(v, prefixes[i], strlen(prefixes[i])) == 0)
+            name = v + strlen(prefixes[i]);
+    bool ok = name && *name && strlen(v) <= 255 && isalpha((unsigned char)*name);
+    for (const char *p = name; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '_' || *p == '.';
+    if (!ok) {
+        snprintf(why, why_size,
+                 "\"%.80s\" is not a Streaming API channel (/event/Name__e, /data/ChangeEvents, "
+                 "/data/AccountChangeEvent, /topic/Name or /u/Name)",
+                 v);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the tables ---------------------------------------------------------- */
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -97,6 +119,11 @@ static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const auth_flows[] = {"jwt",      "client_credentials", "refresh_token",
                                          "password", "web_server",         NULL};
 
+static const char *const replay_modes[] = {"stored", "latest", "earliest", NULL};
+static const char *const invalid_replay_policies[] = {"earliest", "latest", "fail", NULL};
+
+_Static_assert(sizeof(br_replay_t) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(br_on_invalid_replay_t) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(sfb_log_level_t) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(sfb_log_format_t) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(br_auth_flow_t) == sizeof(int), "enums are stored as int");
@@ -433,6 +460,48 @@ static const br_ckey_t sink_keys[] = {
     END,
 };
 
+static const br_ckey_t source_keys[] = {
+    {.name = "org",
+     .type = BR_CT_STRING,
+     .flags = BR_CK_REQUIRED,
+     .offset = offsetof(br_config_source_t, org),
+     .check = check_org_name,
+     .max = 64,
+     .desc = "Name of the org (in orgs) to subscribe to. The channel runs on the worker that "
+             "owns the lowest command-topic partition mapped to this org (sink.partitions)."},
+    {.name = "channel",
+     .type = BR_CT_STRING,
+     .flags = BR_CK_REQUIRED,
+     .offset = offsetof(br_config_source_t, channel),
+     .check = check_channel,
+     .max = 255,
+     .desc = "Streaming API channel: /event/Name__e (platform event), /data/ChangeEvents or "
+             "/data/<Object>ChangeEvent (change data capture), /topic/Name (PushTopic), /u/Name."},
+    {.name = "topic",
+     .type = BR_CT_STRING,
+     .flags = BR_CK_REQUIRED,
+     .offset = offsetof(br_config_source_t, topic),
+     .check = check_topic,
+     .desc = "Kafka topic receiving the channel's events (schemas/event.v1.schema.json)."},
+    {.name = "replay",
+     .type = BR_CT_ENUM,
+     .offset = offsetof(br_config_source_t, replay),
+     .def = "stored",
+     .enums = replay_modes,
+     .desc = "Where to start: stored (after the replay id kept in state_topic; with none stored, "
+             "every retained event, so nothing published before the first start is missed), "
+             "latest (new events only) or earliest (every retained event)."},
+    {.name = "on_invalid_replay",
+     .type = BR_CT_ENUM,
+     .offset = offsetof(br_config_source_t, on_invalid_replay),
+     .def = "earliest",
+     .enums = invalid_replay_policies,
+     .desc = "When Salesforce rejects the replay id (older than its retention): earliest "
+             "(resume from every retained event), latest (new events only) or fail (stop the "
+             "channel). The gap is logged as a warning and counted in every case."},
+    END,
+};
+
 const br_ckey_t br_config_root_keys[] = {
     {.name = "log",
      .type = BR_CT_GROUP,
@@ -464,6 +533,23 @@ const br_ckey_t br_config_root_keys[] = {
      .offset = offsetof(br_config_t, sink),
      .sub = sink_keys,
      .desc = "Kafka -> Salesforce: applying record-change commands."},
+    {.name = "source",
+     .type = BR_CT_LIST,
+     .offset = offsetof(br_config_t, sources),
+     .count_offset = offsetof(br_config_t, sources_count),
+     .min = 0,
+     .max = 1000,
+     .sub = source_keys,
+     .elem_size = sizeof(br_config_source_t),
+     .desc = "Salesforce -> Kafka: Streaming API channels (platform events, change data capture, "
+             "PushTopics) published to Kafka with no gap across restarts."},
+    {.name = "state_topic",
+     .type = BR_CT_STRING,
+     .offset = offsetof(br_config_t, state_topic),
+     .def = "sfbridge.state",
+     .check = check_topic,
+     .desc = "Compacted topic where the source keeps the last acknowledged replay id of each "
+             "(org, channel); created if missing."},
     END,
 };
 
@@ -719,6 +805,51 @@ static int finalize_sink(br_cload_t *ld)
     return 0;
 }
 
+static int finalize_source(br_cload_t *ld)
+{
+    br_config_t *config = ld->config;
+    char path[96], other[96];
+    for (size_t i = 0; i < config->sources_count; i++) {
+        br_config_source_t *src = &config->sources[i];
+        snprintf(path, sizeof(path), "source.[%zu].org", i);
+        size_t k = 0;
+        while (k < config->orgs_count && strcmp(config->orgs[k].name, src->org) != 0)
+            k++;
+        if (k == config->orgs_count)
+            return br_cload_error(ld, br_cload_line(ld, path), path,
+                                  "channel %s names org '%s', which is not in orgs", src->channel,
+                                  src->org);
+        src->org_index = k;
+        for (size_t j = 0; j < i; j++) {
+            if (config->sources[j].org_index == k &&
+                strcmp(config->sources[j].channel, src->channel) == 0) {
+                snprintf(path, sizeof(path), "source.[%zu].channel", i);
+                snprintf(other, sizeof(other), "source.[%zu].channel", j);
+                return br_cload_error(ld, br_cload_line(ld, path), path,
+                                      "channel %s of org '%s' is listed twice (first at line %d)",
+                                      src->channel, src->org, br_cload_line(ld, other));
+            }
+        }
+        /* Events of an org nobody owns would never be delivered: say so. */
+        bool mapped = false;
+        for (size_t p = 0; p < config->sink.partitions_count && !mapped; p++)
+            mapped = config->sink.partitions[p].org_index == k;
+        if (!mapped)
+            br_cload_warn(ld, br_cload_line(ld, path), path,
+                          "org '%s' has no partition in sink.partitions, so no worker owns it and "
+                          "channel %s is never subscribed",
+                          src->org, src->channel);
+        if (strcmp(src->topic, config->state_topic) == 0 ||
+            strcmp(src->topic, config->sink.command_topic) == 0) {
+            snprintf(path, sizeof(path), "source.[%zu].topic", i);
+            return br_cload_error(ld, br_cload_line(ld, path), path,
+                                  "must differ from state_topic and sink.command_topic ('%s')",
+                                  src->topic);
+        }
+    }
+    return 0;
+}
+
 int br_config_finalize(br_cload_t *ld)
 {
     br_config_t *config = ld->config;
@@ -728,7 +859,8 @@ int br_config_finalize(br_cload_t *ld)
     if (config->kafka.embedded && config->kafka.brokers)
         br_cload_warn(ld, br_cload_line(ld, "kafka.brokers"), "kafka.brokers",
                       "ignored because kafka.embedded = true");
-    if (finalize_orgs(ld) != 0 || finalize_token_store(ld) != 0 || finalize_sink(ld) != 0)
+    if (finalize_orgs(ld) != 0 || finalize_token_store(ld) != 0 || finalize_sink(ld) != 0 ||
+        finalize_source(ld) != 0)
         return -1;
     return 0;
 }
