@@ -209,7 +209,10 @@ static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_
             goto oom;
         for (size_t i = 0; i < cnt; i++) {
             const br_command_t *cmd = pending[i]->cmd;
-            json_t *rec = cmd->fields ? json_deep_copy(cmd->fields) : json_object();
+            /* The command's own fields object becomes the record (no copy: the
+             * worker owns the command while the batch is in flight, and a retry
+             * sets the same members again). */
+            json_t *rec = cmd->fields ? json_incref(cmd->fields) : json_object();
             if (!rec)
                 goto oom;
             json_object_set_new(rec, "attributes", json_pack("{s:s}", "type", cmd->sobject));
