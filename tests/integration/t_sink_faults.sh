@@ -10,7 +10,7 @@ it_init sink_faults
 
 sfemu_start emu1
 sink_topics 2
-sink_config "$IT_DIR/sink.conf" 0:emu1 1:emu1 -- "max_attempts = 30; retry_budget_ms = 120000; batch_size = 50;"
+sink_config "$IT_DIR/sink.conf" 0:emu1 1:emu1 -- "max_attempts = 30; retry_budget_ms = 120000; batch_size = 20;"
 bg_start sfbridge "$SFBRIDGE" run -c "$IT_DIR/sink.conf"
 wait_for 30 "partitions assigned" grep -q "partition 1 assigned" "$IT_DIR/sfbridge.log"
 
