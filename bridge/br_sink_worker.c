@@ -174,10 +174,46 @@ static void set_error_from(sink_item_t *item, const sf_error_t *err)
     sink_item_set_error(item, code, err->message, NULL, 0);
 }
 
+/* The dedupe field that turns this batch's inserts into upserts, or NULL. */
+static const char *batch_dedupe(const sink_org_t *org, const br_batch_t *batch)
+{
+    /* An insert batch's key is its plain sobject name (br_sink.c). */
+    return batch->op == BR_OP_INSERT ? sink_dedupe_field(org->sink->config, batch->sobject) : NULL;
+}
+
+/* The records of an insert/update/upsert/publish call, in pending order
+ * (new reference), or NULL when out of memory. */
+static json_t *build_records(sink_org_t *org, const br_batch_t *batch, sink_item_t **pending,
+                             size_t cnt)
+{
+    const char *dedupe = batch_dedupe(org, batch);
+    json_t *records = json_array();
+    for (size_t i = 0; records && i < cnt; i++) {
+        const br_command_t *cmd = pending[i]->cmd;
+        /* The command's own fields object becomes the record (no copy: the
+         * worker owns the command while the batch is in flight, and a retry
+         * sets the same members again). */
+        json_t *rec = cmd->fields ? json_incref(cmd->fields) : json_object();
+        if (!rec) {
+            json_decref(records);
+            return NULL;
+        }
+        json_object_set_new(rec, "attributes", json_pack("{s:s}", "type", cmd->sobject));
+        if (batch->op == BR_OP_UPDATE)
+            json_object_set_new(rec, "id", json_string(cmd->id));
+        else if (batch->op == BR_OP_UPSERT)
+            json_object_set_new(rec, cmd->ext_field, json_string(cmd->ext_value));
+        else if (dedupe)
+            json_object_set_new(rec, dedupe, json_string(pending[i]->command_id));
+        json_array_append_new(records, rec);
+    }
+    return records;
+}
+
 /*
- * Builds the request of `pending` items and makes the call. On a call-level
+ * Makes the sObject Collections call of `pending` items. On a call-level
  * failure returns -1 with *errp; otherwise 0 with one SaveResult per pending
- * item in *results.
+ * item in *results. -2: a different number of results; -3: out of memory.
  */
 static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_t **pending,
                             size_t cnt, sf_save_result_t **results, size_t *result_cnt,
@@ -185,45 +221,21 @@ static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_
 {
     const br_command_t *first = pending[0]->cmd;
     const char *sobject = first->sobject;
+    const char *dedupe = batch_dedupe(org, batch);
     int rc = -1;
-    json_t *records = NULL;
-    const char **ids = NULL;
 
-    switch ((br_op_t)batch->op) {
-    case BR_OP_DELETE:
-        ids = calloc(cnt, sizeof(*ids));
+    if (batch->op == BR_OP_DELETE) {
+        const char **ids = calloc(cnt, sizeof(*ids));
         if (!ids)
-            goto oom;
+            return -3;
         for (size_t i = 0; i < cnt; i++)
             ids[i] = pending[i]->cmd->id;
         rc = sf_collection_delete(org->sf, ids, cnt, false, results, result_cnt, errp);
-        break;
-    case BR_OP_INSERT:
-    case BR_OP_PUBLISH:
-    case BR_OP_UPDATE:
-    case BR_OP_UPSERT: {
-        const char *dedupe =
-            batch->op == BR_OP_INSERT ? sink_dedupe_field(org->sink->config, sobject) : NULL;
-        records = json_array();
+        free(ids);
+    } else {
+        json_t *records = build_records(org, batch, pending, cnt);
         if (!records)
-            goto oom;
-        for (size_t i = 0; i < cnt; i++) {
-            const br_command_t *cmd = pending[i]->cmd;
-            /* The command's own fields object becomes the record (no copy: the
-             * worker owns the command while the batch is in flight, and a retry
-             * sets the same members again). */
-            json_t *rec = cmd->fields ? json_incref(cmd->fields) : json_object();
-            if (!rec)
-                goto oom;
-            json_object_set_new(rec, "attributes", json_pack("{s:s}", "type", cmd->sobject));
-            if (batch->op == BR_OP_UPDATE)
-                json_object_set_new(rec, "id", json_string(cmd->id));
-            else if (batch->op == BR_OP_UPSERT)
-                json_object_set_new(rec, cmd->ext_field, json_string(cmd->ext_value));
-            else if (dedupe)
-                json_object_set_new(rec, dedupe, json_string(pending[i]->command_id));
-            json_array_append_new(records, rec);
-        }
+            return -3;
         if (batch->op == BR_OP_UPDATE)
             rc = sf_collection_update(org->sf, records, false, results, result_cnt, errp);
         else if (batch->op == BR_OP_UPSERT)
@@ -234,17 +246,11 @@ static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_
                                       errp);
         else
             rc = sf_collection_create(org->sf, records, false, results, result_cnt, errp);
-        break;
+        json_decref(records);
     }
-    default:
-        break;
-    }
-    json_decref(records);
-    free(ids);
     if (rc == 0 && *result_cnt != cnt) {
         /* Salesforce answers one SaveResult per record; anything else means we
-         * cannot tell which command succeeded. Treat it as a transport-level
-         * failure of the whole call (retried). */
+         * cannot tell which command succeeded. Retried like a failed call. */
         sf_save_results_destroy(*results, *result_cnt);
         *results = NULL;
         *result_cnt = 0;
@@ -252,30 +258,59 @@ static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_
         return -2;
     }
     return rc;
-oom:
-    json_decref(records);
-    free(ids);
-    return -3;
 }
 
-static void execute_batch(sink_org_t *org, sink_job_t *job)
+/* Applies per-record outcomes; keeps the retriable failures in pending and
+ * returns how many. */
+static size_t apply_save_results(sink_org_t *org, const br_batch_t *batch, sink_item_t **pending,
+                                 size_t pending_cnt, const sf_save_result_t *results)
 {
-    br_batch_t *batch = job->batch;
-    const br_config_sink_t *sc = &org->sink->config->sink;
-    size_t cnt = batch->count;
-    sink_item_t **pending = calloc(cnt, sizeof(*pending));
-    size_t pending_cnt = 0;
-    int64_t start = sink_now_ms();
-    int64_t pause_start = 0;
-    int attempt = 0;
+    bool reports_created = batch->op == BR_OP_UPSERT || batch_dedupe(org, batch);
+    size_t keep = 0;
+    for (size_t i = 0; i < pending_cnt; i++) {
+        sink_item_t *item = pending[i];
+        const sf_save_result_t *r = &results[i];
+        if (r->success) {
+            item->ok = true;
+            snprintf(item->id, sizeof(item->id), "%s", r->id ? r->id : "");
+            if (reports_created) {
+                item->created = r->created;
+                item->created_known = true;
+            } else if (batch->op == BR_OP_INSERT || batch->op == BR_OP_PUBLISH) {
+                item->created = true;
+                item->created_known = true;
+            }
+            continue;
+        }
+        if (r->id)
+            snprintf(item->id, sizeof(item->id), "%s", r->id);
+        if (r->error) {
+            set_error_from(item, r->error);
+            if (sf_error_retry_class(r->error) == SF_RETRY) {
+                pending[keep++] = item;
+                continue;
+            }
+        } else {
+            sink_item_set_error(item, "SFBRIDGE_BAD_RESPONSE",
+                                "Salesforce reported a failure without an error", NULL, 0);
+        }
+    }
+    return keep;
+}
 
+/* The items of a batch that need a call (query commands are answered here).
+ * Returns a calloc'd array (free it), NULL when out of memory. */
+static sink_item_t **collect_pending(br_batch_t *batch, size_t *pending_cnt)
+{
+    sink_item_t **pending = calloc(batch->count ? batch->count : 1, sizeof(*pending));
+    *pending_cnt = 0;
     if (!pending) {
-        for (size_t i = 0; i < cnt; i++)
+        for (size_t i = 0; i < batch->count; i++)
             sink_item_set_error(batch->items[i].opaque, "SFBRIDGE_INTERNAL", "out of memory", NULL,
                                 0);
-        return;
+        return NULL;
     }
-    for (size_t i = 0; i < cnt; i++) {
+    for (size_t i = 0; i < batch->count; i++) {
         sink_item_t *item = batch->items[i].opaque;
         if (item->cmd->op == BR_OP_QUERY) {
             item->attempts = 1;
@@ -283,8 +318,22 @@ static void execute_batch(sink_org_t *org, sink_job_t *job)
                                 "op query is not supported by the sink of this build", NULL, 0);
             continue;
         }
-        pending[pending_cnt++] = item;
+        pending[(*pending_cnt)++] = item;
     }
+    return pending;
+}
+
+/*
+ * Calls and retries until every pending item has its outcome or the budget
+ * is spent. `attempt` is the number of attempts already made (a composite
+ * call counts as the first).
+ */
+static void retry_loop(sink_org_t *org, const br_batch_t *batch, sink_item_t **pending,
+                       size_t pending_cnt, int attempt)
+{
+    const br_config_sink_t *sc = &org->sink->config->sink;
+    int64_t start = sink_now_ms();
+    int64_t pause_start = 0;
 
     while (pending_cnt > 0) {
         if (!wait_unpaused(org))
@@ -341,39 +390,7 @@ static void execute_batch(sink_org_t *org, sink_job_t *job)
                       pending_cnt, br_op_name((br_op_t)batch->op), batch->sobject, attempt,
                       sf_retry_class_name(rclass), err->message);
         } else {
-            /* Per-record outcomes: keep only the retriable failures. */
-            size_t keep = 0;
-            for (size_t i = 0; i < pending_cnt; i++) {
-                sink_item_t *item = pending[i];
-                sf_save_result_t *r = &results[i];
-                if (r->success) {
-                    item->ok = true;
-                    snprintf(item->id, sizeof(item->id), "%s", r->id ? r->id : "");
-                    if (batch->op == BR_OP_UPSERT ||
-                        (batch->op == BR_OP_INSERT &&
-                         sink_dedupe_field(org->sink->config, batch->sobject))) {
-                        item->created = r->created;
-                        item->created_known = true;
-                    } else if (batch->op == BR_OP_INSERT || batch->op == BR_OP_PUBLISH) {
-                        item->created = true;
-                        item->created_known = true;
-                    }
-                    continue;
-                }
-                if (r->id)
-                    snprintf(item->id, sizeof(item->id), "%s", r->id);
-                if (r->error) {
-                    set_error_from(item, r->error);
-                    if (sf_error_retry_class(r->error) == SF_RETRY) {
-                        pending[keep++] = item;
-                        continue;
-                    }
-                } else {
-                    sink_item_set_error(item, "SFBRIDGE_BAD_RESPONSE",
-                                        "Salesforce reported a failure without an error", NULL, 0);
-                }
-            }
-            pending_cnt = keep;
+            pending_cnt = apply_save_results(org, batch, pending, pending_cnt, results);
             org_unpause(org);
         }
         sf_save_results_destroy(results, result_cnt);
@@ -399,6 +416,14 @@ static void execute_batch(sink_org_t *org, sink_job_t *job)
         if (!org_sleep(org, wait))
             break;
     }
+}
+
+static void execute_batch(sink_org_t *org, sink_job_t *job)
+{
+    size_t pending_cnt = 0;
+    sink_item_t **pending = collect_pending(job->batch, &pending_cnt);
+    if (pending && pending_cnt > 0)
+        retry_loop(org, job->batch, pending, pending_cnt, 0);
     free(pending);
 }
 
