@@ -40,6 +40,9 @@ typedef enum {
     SF_ERR_INVALID,    /* bad argument from the caller (e.g. >200 records) */
     SF_ERR_STORE,      /* token store: missing, wrong key, tampered, truncated, I/O */
     SF_ERR_INTERNAL,   /* out of memory, crypto library failure */
+    /* CometD: Salesforce refused a replay id (expired or unknown); the caller
+     * applies its on_invalid_replay policy. */
+    SF_ERR_REPLAY_INVALID,
 } sf_error_kind_t;
 
 /* One Salesforce error object: {"errorCode"|"statusCode", "message", "fields"}. */
@@ -330,5 +333,143 @@ int sf_query_page_parse(const json_t *page, json_t **records, bool *done, const 
  * *access_token, *instance_url (malloc'd) and optionally *id_url, *refresh_token. */
 int sf_token_response_parse(const char *body, size_t len, char **access_token, char **instance_url,
                             char **id_url, char **refresh_token, sf_error_t **errp);
+
+/* ------------------------------------------------------------------ CometD (Streaming API) */
+
+/*
+ * The Streaming API over CometD/Bayeux long-polling (salesforce-wire.md §4):
+ * /cometd/XX.X with the replay extension. Added for the source (issue #6).
+ */
+
+#define SF_REPLAY_LATEST   (-1) /* only events published after the subscription */
+#define SF_REPLAY_EARLIEST (-2) /* every retained event */
+
+typedef enum {
+    SF_BAYEUX_HANDSHAKE = 0,
+    SF_BAYEUX_CONNECT,
+    SF_BAYEUX_SUBSCRIBE,
+    SF_BAYEUX_UNSUBSCRIBE,
+    SF_BAYEUX_DISCONNECT,
+    SF_BAYEUX_EVENT, /* /event/, /data/, /topic/ or /u/ channel with data.event.replayId */
+} sf_bayeux_kind_t;
+
+/* One validated Bayeux message; every pointer is borrowed from its batch. */
+typedef struct {
+    sf_bayeux_kind_t kind;
+    const char *channel;
+    bool successful;              /* meta messages */
+    const char *error;            /* "403::Unknown client", or NULL */
+    const char *client_id;        /* or NULL */
+    const char *subscription;     /* /meta/subscribe and unsubscribe, or NULL */
+    const char *advice_reconnect; /* "retry", "handshake", "none" or NULL */
+    long advice_interval_ms;      /* -1 when absent */
+    long advice_timeout_ms;       /* -1 when absent */
+    const char *failure_reason;   /* handshake ext.sfdc.failureReason, or NULL */
+    int64_t replay_id;            /* events: data.event.replayId (>= 0) */
+    const json_t *data;           /* events: the data object */
+} sf_bayeux_msg_t;
+
+/* A parsed response. Messages that fail validation are left out, counted in
+ * `rejected`, and the first reason is kept (never a crash, never a guess). */
+typedef struct {
+    json_t *root; /* owns every borrowed pointer of msgs */
+    sf_bayeux_msg_t *msgs;
+    size_t msg_cnt;
+    size_t rejected;
+    char reject_reason[256];
+} sf_bayeux_batch_t;
+
+/*
+ * Parses a Bayeux response body: a JSON array of message objects (or one bare
+ * object, as Salesforce's docs show errors). Bounded: a body over max_bytes or
+ * an array over max_messages is SF_ERR_TOO_LARGE; malformed JSON or a root
+ * that is not an array/object of objects is SF_ERR_PARSE. On success *batchp
+ * (out) is a new batch; destroy with sf_bayeux_batch_destroy(). Pure: for
+ * tests and the fuzzer as well.
+ */
+int sf_bayeux_parse(const char *body, size_t len, size_t max_bytes, size_t max_messages,
+                    sf_bayeux_batch_t **batchp, sf_error_t **errp);
+void sf_bayeux_batch_destroy(sf_bayeux_batch_t *batch);
+/* True for "400::The replayId {N} you provided was invalid..." (expired or unknown id). */
+bool sf_bayeux_error_is_invalid_replay(const char *error);
+
+/* One channel to subscribe: replay_id a stored id (resume after it), or
+ * SF_REPLAY_LATEST / SF_REPLAY_EARLIEST. */
+typedef struct {
+    const char *channel;
+    int64_t replay_id;
+} sf_cometd_sub_t;
+
+/* Called for each event from sf_cometd_poll(), on the polling thread, in
+ * the order Salesforce sent them. `data` is borrowed for the call. When it
+ * returns, the event counts as delivered: a re-subscription resumes after it. */
+typedef void sf_cometd_event_cb_t(void *opaque, const char *channel, int64_t replay_id,
+                                  const json_t *data);
+/* Called at least once a second while a request waits (a long poll lasts up
+ * to 110 s), on the polling thread: serve Kafka delivery reports here. */
+typedef void sf_cometd_idle_cb_t(void *opaque);
+
+typedef struct {
+    sf_cometd_event_cb_t *event_cb; /* required */
+    sf_cometd_idle_cb_t *idle_cb;   /* may be NULL */
+    void *opaque;
+    size_t max_bytes;    /* largest response accepted; 0 = 16 MiB */
+    size_t max_messages; /* most messages in one response; 0 = 10,000 */
+} sf_cometd_conf_t;
+
+/* Counters, for logs and tests (polling thread). */
+typedef struct {
+    uint64_t handshakes, connects, events;
+    uint64_t rehandshakes;   /* after 403::Unknown client or advice reconnect=handshake */
+    uint64_t auth_refreshes; /* 401: token dropped and the session rebuilt */
+    uint64_t rejected;       /* malformed messages, unknown channels, events without replay id */
+    uint64_t bad_batches;    /* responses that did not parse at all */
+} sf_cometd_stats_t;
+
+typedef struct sf_cometd_s sf_cometd_t;
+
+/*
+ * A Streaming API client of `org` (borrowed; must outlive it) for `subs`
+ * (copied). Does not contact Salesforce. One thread polls it; only
+ * sf_cometd_cancel() may be called from another. NULL + errstr on failure.
+ */
+sf_cometd_t *sf_cometd_create(sf_org_t *org, const sf_cometd_sub_t *subs, size_t sub_cnt,
+                              const sf_cometd_conf_t *conf, char *errstr, size_t errstr_size);
+/*
+ * One step: without a session, handshake and subscribe every channel from
+ * its last delivered replay id; with one, one /meta/connect (long poll) whose
+ * events go to event_cb. Follows the server's advice: `403::Unknown client`
+ * or reconnect=handshake drops the session (the next step rebuilds it); a 401
+ * invalidates the org's token and rebuilds the session with a new one
+ * (twice in a row: SF_ERR_AUTH). Returns 0, or -1 with *errp:
+ *   SF_ERR_TRANSPORT / SF_ERR_HTTP (retriable: back off, call again),
+ *   SF_ERR_PARSE / SF_ERR_TOO_LARGE (the batch is dropped and the session
+ *     with it, so the next step resumes after the last delivered event),
+ *   SF_ERR_REPLAY_INVALID (sf_cometd_failed_channel() names the channel; set
+ *     a new start with sf_cometd_set_replay() and call again),
+ *   SF_ERR_AUTH, SF_ERR_SALESFORCE (subscribe refused, reconnect=none).
+ * Never sleeps: sf_cometd_delay_ms() says how long the server asks to wait.
+ */
+int sf_cometd_poll(sf_cometd_t *cometd, sf_error_t **errp);
+/* The server's advice interval before the next step (0 = at once). */
+long sf_cometd_delay_ms(const sf_cometd_t *cometd);
+/* The channel of the last SF_ERR_REPLAY_INVALID / subscribe failure, or NULL. */
+const char *sf_cometd_failed_channel(const sf_cometd_t *cometd);
+/* Where `channel` resumes on the next subscription; 0 ok, -1 unknown channel. */
+int sf_cometd_set_replay(sf_cometd_t *cometd, const char *channel, int64_t replay_id);
+/* Last replay id delivered on `channel` (or its start value). */
+int64_t sf_cometd_replay(const sf_cometd_t *cometd, const char *channel);
+/* Drops the session: the next poll handshakes and resubscribes. */
+void sf_cometd_reset(sf_cometd_t *cometd);
+/* Makes a waiting or later request return at once (SF_ERR_TRANSPORT
+ * "cancelled"); any thread, async-signal-unsafe. Sticky. */
+void sf_cometd_cancel(sf_cometd_t *cometd);
+void sf_cometd_stats(const sf_cometd_t *cometd, sf_cometd_stats_t *stats);
+/* Sends /meta/disconnect (best effort, short timeout) and frees. NULL-safe. */
+void sf_cometd_destroy(sf_cometd_t *cometd);
+
+/* Capped exponential backoff with full jitter: a uniform random delay in
+ * [0, min(cap_ms, base_ms * 2^attempt)]. attempt counts from 0. */
+long sf_backoff_full_jitter(unsigned attempt, long base_ms, long cap_ms);
 
 #endif

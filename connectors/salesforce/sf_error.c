@@ -86,6 +86,8 @@ const char *sf_error_kind_name(sf_error_kind_t kind)
         return "store";
     case SF_ERR_INTERNAL:
         return "internal";
+    case SF_ERR_REPLAY_INVALID:
+        return "replay_invalid";
     }
     return "unknown";
 }
