@@ -5,6 +5,7 @@
  */
 #include "br_sink.h"
 #include "br_sink_int.h"
+#include "br_source.h"
 #include "br_org.h"
 
 #include <stdio.h>
@@ -589,6 +590,11 @@ static void pending_discard(sink_part_t *part)
 
 /* ------------------------------------------------------------ set-up */
 
+static void sink_source_ownership(void *opaque, const char *org, bool owned)
+{
+    br_source_set_owned(opaque, org, owned);
+}
+
 static int sink_setup(sink_t *sink, char *errstr, size_t errstr_size)
 {
     const br_config_t *cfg = sink->config;
@@ -632,6 +638,14 @@ static int sink_setup(sink_t *sink, char *errstr, size_t errstr_size)
         SFB_INFO("sink", "embedded Kafka cluster at %s", kf_client_bootstrap(sink->client));
         printf("embedded kafka bootstrap %s\n", kf_client_bootstrap(sink->client));
         fflush(stdout);
+    }
+    if (cfg->sources_count > 0) {
+        /* The source follows this consumer's org ownership (br_source.h). */
+        br_source_t *source = br_source_create(cfg, sink->client, errstr, errstr_size);
+        if (!source)
+            goto done;
+        sink->ownership_cb = sink_source_ownership;
+        sink->ownership_opaque = source;
     }
     kf_producer_conf_t pc = {.delivery_cb = on_delivery, .opaque = sink};
     if (kf_producer_create(sink->client, &pc, &sink->producer, errstr, errstr_size) != KF_OK)
@@ -685,6 +699,10 @@ static void sink_teardown(sink_t *sink)
     /* From here on a failed delivery report frees its item instead of
      * producing it again: the producer is going away. */
     sink->hard_stop = true;
+    /* The source delivers what it received and stores its replay ids first. */
+    if (sink->ownership_cb == sink_source_ownership)
+        br_source_destroy(sink->ownership_opaque);
+    sink->ownership_cb = NULL;
     kf_consumer_destroy(sink->consumer);
     kf_producer_destroy(sink->producer); /* reports (errors) for what is left: freed there */
     for (size_t i = 0; i < sink->part_cap; i++) {
