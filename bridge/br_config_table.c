@@ -455,8 +455,9 @@ static const br_ckey_t sink_keys[] = {
     {.name = "use_composite",
      .type = BR_CT_BOOL,
      .offset = offsetof(br_config_sink_t, use_composite),
-     .idef = 0,
-     .desc = "Send batches through the Composite API instead of sObject Collections."},
+     .idef = 1,
+     .desc = "When several batches of one org wait for a worker, send up to five of them "
+             "(1,000 records) in one /composite call: one API call instead of five."},
     END,
 };
 

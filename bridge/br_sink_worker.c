@@ -427,6 +427,133 @@ static void execute_batch(sink_org_t *org, sink_job_t *job)
     free(pending);
 }
 
+/* Most batches one /composite call carries: 5 collections of up to 200
+ * records (Salesforce's limit for sObject Collections subrequests). */
+#define COMPOSITE_MAX_BATCHES 5
+
+/* The composite subrequest of one batch's pending items (new reference). */
+static json_t *collection_subrequest(sink_org_t *org, const br_batch_t *batch,
+                                     sink_item_t **pending, size_t cnt, const char *ref)
+{
+    const char *ver = sf_org_api_version(org->sf);
+    const br_command_t *first = pending[0]->cmd;
+    const char *dedupe = batch_dedupe(org, batch);
+    char url[512];
+    if (batch->op == BR_OP_DELETE) {
+        /* ids are 15 or 18 alphanumerics (the parser checks): no escaping. */
+        size_t len = 4096 + cnt * 20;
+        char *del = malloc(len);
+        if (!del)
+            return NULL;
+        int n =
+            snprintf(del, len, "/services/data/v%s/composite/sobjects?allOrNone=false&ids=", ver);
+        for (size_t i = 0; i < cnt && n > 0 && (size_t)n < len; i++)
+            n += snprintf(del + n, len - (size_t)n, "%s%s", i ? "," : "", pending[i]->cmd->id);
+        json_t *sub =
+            json_pack("{s:s, s:s, s:s}", "method", "DELETE", "url", del, "referenceId", ref);
+        free(del);
+        return sub;
+    }
+    json_t *records = build_records(org, batch, pending, cnt);
+    if (!records)
+        return NULL;
+    const char *method = "POST";
+    if (batch->op == BR_OP_UPDATE) {
+        method = "PATCH";
+        snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects", ver);
+    } else if (batch->op == BR_OP_UPSERT || dedupe) {
+        method = "PATCH";
+        snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects/%s/%s", ver,
+                 first->sobject, batch->op == BR_OP_UPSERT ? first->ext_field : dedupe);
+    } else {
+        snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects", ver);
+    }
+    return json_pack("{s:s, s:s, s:s, s:{s:b, s:o}}", "method", method, "url", url, "referenceId",
+                     ref, "body", "allOrNone", 0, "records", records);
+}
+
+/*
+ * Several batches of one org in one /composite call: one API call instead of
+ * up to five (sink.use_composite). Subrequests run in order, which the batcher
+ * already allows (only non-conflicting batches are in flight together). What
+ * the composite call does not settle goes through each batch's own retry loop,
+ * counting the composite call as its first attempt.
+ */
+static void execute_composite(sink_org_t *org, sink_job_t **jobs, size_t n)
+{
+    sink_item_t **pending[COMPOSITE_MAX_BATCHES] = {0};
+    size_t pending_cnt[COMPOSITE_MAX_BATCHES] = {0};
+    int sub_of[COMPOSITE_MAX_BATCHES];
+    json_t *subs = json_array();
+    json_t *out = NULL;
+    sf_error_t *err = NULL;
+
+    for (size_t j = 0; j < n; j++) {
+        sub_of[j] = -1;
+        pending[j] = collect_pending(jobs[j]->batch, &pending_cnt[j]);
+        if (!pending[j] || pending_cnt[j] == 0 || !subs)
+            continue;
+        char ref[16];
+        snprintf(ref, sizeof(ref), "b%zu", j);
+        json_t *sub = collection_subrequest(org, jobs[j]->batch, pending[j], pending_cnt[j], ref);
+        if (sub) {
+            sub_of[j] = (int)json_array_size(subs);
+            json_array_append_new(subs, sub);
+        }
+    }
+    bool called = false;
+    if (subs && json_array_size(subs) > 0 && wait_unpaused(org)) {
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; sub_of[j] >= 0 && i < pending_cnt[j]; i++)
+                pending[j][i]->attempts = 1;
+        called = sf_composite(org->sf, subs, false, &out, &err) == 0;
+        if (!called && err) {
+            for (size_t j = 0; j < n; j++)
+                for (size_t i = 0; sub_of[j] >= 0 && i < pending_cnt[j]; i++)
+                    set_error_from(pending[j][i], err);
+            if (sf_error_retry_class(err) == SF_RETRY_PAUSE_ORG)
+                org_pause(org, err->message);
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (!pending[j] || pending_cnt[j] == 0)
+            goto next;
+        int attempts_done = sub_of[j] >= 0 && (called || err) ? 1 : 0;
+        if (called && sub_of[j] >= 0) {
+            json_t *resp = json_array_get(out, (size_t)sub_of[j]);
+            long status = (long)json_integer_value(json_object_get(resp, "httpStatusCode"));
+            json_t *body = json_object_get(resp, "body");
+            sf_save_result_t *results = NULL;
+            size_t result_cnt = 0;
+            sf_error_t *perr = NULL;
+            if (status == 200 && sf_save_results_parse(body, &results, &result_cnt, &perr) == 0 &&
+                result_cnt == pending_cnt[j]) {
+                pending_cnt[j] =
+                    apply_save_results(org, jobs[j]->batch, pending[j], pending_cnt[j], results);
+            } else if (status >= 300) {
+                char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+                sf_error_t *sub_err =
+                    sf_error_from_response(status, text ? text : "", text ? strlen(text) : 0);
+                for (size_t i = 0; sub_err && i < pending_cnt[j]; i++)
+                    set_error_from(pending[j][i], sub_err);
+                if (sub_err && sf_error_retry_class(sub_err) == SF_RETRY_FINAL)
+                    pending_cnt[j] = 0;
+                sf_error_destroy(sub_err);
+                free(text);
+            }
+            sf_save_results_destroy(results, result_cnt);
+            sf_error_destroy(perr);
+        }
+        if (pending_cnt[j] > 0)
+            retry_loop(org, jobs[j]->batch, pending[j], pending_cnt[j], attempts_done);
+    next:
+        free(pending[j]);
+    }
+    json_decref(subs);
+    json_decref(out);
+    sf_error_destroy(err);
+}
+
 static void *worker_main(void *arg)
 {
     sink_org_t *org = arg;
@@ -434,32 +561,44 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&org->mu);
         while (!org->queue_head && !org->stopping)
             pthread_cond_wait(&org->cv, &org->mu);
-        sink_job_t *job = org->queue_head;
-        if (!job) { /* stopping and nothing left */
+        if (!org->queue_head) { /* stopping and nothing left */
             pthread_mutex_unlock(&org->mu);
             break;
         }
-        org->queue_head = job->next;
+        /* With use_composite, take the batches queued behind it too (up to
+         * five) and send them in one /composite call. */
+        sink_job_t *jobs[COMPOSITE_MAX_BATCHES];
+        size_t njobs = 0;
+        size_t max = org->sink->config->sink.use_composite ? COMPOSITE_MAX_BATCHES : 1;
+        while (org->queue_head && njobs < max) {
+            jobs[njobs] = org->queue_head;
+            org->queue_head = org->queue_head->next;
+            jobs[njobs++]->next = NULL;
+        }
         if (!org->queue_head)
             org->queue_tail = NULL;
         pthread_mutex_unlock(&org->mu);
 
-        job->next = NULL;
         if (org->sink->hard_stop) {
-            for (size_t i = 0; i < job->batch->count; i++)
-                sink_item_set_error(job->batch->items[i].opaque, "SFBRIDGE_SHUTDOWN",
-                                    "sfbridge stopped before the command was applied", NULL, 0);
+            for (size_t j = 0; j < njobs; j++)
+                for (size_t i = 0; i < jobs[j]->batch->count; i++)
+                    sink_item_set_error(jobs[j]->batch->items[i].opaque, "SFBRIDGE_SHUTDOWN",
+                                        "sfbridge stopped before the command was applied", NULL, 0);
+        } else if (njobs > 1) {
+            execute_composite(org, jobs, njobs);
         } else {
-            execute_batch(org, job);
+            execute_batch(org, jobs[0]);
         }
 
         sink_t *sink = org->sink;
         pthread_mutex_lock(&sink->done_mu);
-        if (sink->done_tail)
-            sink->done_tail->next = job;
-        else
-            sink->done_head = job;
-        sink->done_tail = job;
+        for (size_t j = 0; j < njobs; j++) {
+            if (sink->done_tail)
+                sink->done_tail->next = jobs[j];
+            else
+                sink->done_head = jobs[j];
+            sink->done_tail = jobs[j];
+        }
         pthread_mutex_unlock(&sink->done_mu);
     }
     return NULL;

@@ -4,6 +4,7 @@
 #
 #   bash tests/bench/sink_bench.sh [BUILD_DIR]      (default build/)
 #   N=100000 LIGHT=1000 bash tests/bench/sink_bench.sh
+#   LATENCIES="0 100" BACKLOG_ONLY=1 BENCH_SINK="use_composite = true;" bash tests/bench/sink_bench.sh
 #
 # It starts its own real Kafka broker (tests/kafka/broker.sh) and sfemu, then:
 #   1. backlog: N insert commands already on a one-partition command topic,
@@ -61,7 +62,7 @@ write_config() {
             echo "  client_id = \"3MVG9sfemu.sfbridge.CONSUMERKEY\"; client_secret = \"\${SF_BENCH_SECRET}\"; }; }"
         done
         echo "); sink = { command_topic = \"$topic\"; result_topic = \"$topic.res\"; dead_letter_topic = \"$topic.dlq\";"
-        echo "  batch_size = 200; linger_ms = 50; max_in_flight = 4; partitions = ("
+        echo "  batch_size = 200; linger_ms = 50; max_in_flight = 4; ${BENCH_SINK:-} partitions = ("
         for ((i = 0; i < parts; i++)); do
             ((i == 0)) || echo ","
             echo "{ partition = $i; org = \"org$((i % orgs))\"; }"
@@ -177,7 +178,6 @@ rss10() {
 }
 
 echo "sink benchmark: N=$N, $(nproc) cores, $(git -C "$root" rev-parse --short HEAD)"
-backlog 0
-[[ -n ${ONLY0:-} ]] || backlog 100
-[[ -n ${ONLY0:-} ]] || light
-[[ -n ${ONLY0:-} ]] || rss10
+for lat in ${LATENCIES:-0 100}; do backlog "$lat"; done
+[[ -n ${BACKLOG_ONLY:-} ]] || light
+[[ -n ${BACKLOG_ONLY:-} ]] || rss10
