@@ -91,7 +91,7 @@ static int check_nonblank(const char *v, char *why, size_t why_size)
 }
 
 /* Streaming API channels: /event/X, /data/X, /topic/X, /u/X; a name of
- * letters, digits, '_' and '.' after the prefix (Salesforce's API names). */
+ * letters, digits, '_' and '/' after the prefix (event.v1's channel pattern). */
 static int check_channel(const char *v, char *why, size_t why_size)
 {
     static const char *const prefixes[] = {"/event/", "/data/", "/topic/", "/u/", NULL};
@@ -101,7 +101,7 @@ static int check_channel(const char *v, char *why, size_t why_size)
             name = v + strlen(prefixes[i]);
     bool ok = name && *name && strlen(v) <= 255 && isalpha((unsigned char)*name);
     for (const char *p = name; ok && *p; p++)
-        ok = isalnum((unsigned char)*p) || *p == '_' || *p == '.';
+        ok = isalnum((unsigned char)*p) || *p == '_' || *p == '/';
     if (!ok) {
         snprintf(why, why_size,
                  "\"%.80s\" is not a Streaming API channel (/event/Name__e, /data/ChangeEvents, "
