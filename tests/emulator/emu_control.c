@@ -18,7 +18,21 @@
  *   POST   /__sfemu/token-ttl        {"seconds":N} lifetime of tokens issued from now on
  *   GET    /__sfemu/limits           {"daily_api_requests":max,"used":n}
  *   POST   /__sfemu/limits           {"daily_api_requests":max,"used":n} (either key)
+ *   POST   /__sfemu/undelete         {"ids":["001.."]} restores deleted records (as Apex's
+ *                                    undelete: a CDC UNDELETE event each) -> {"undeleted":[..]}
+ * Streaming API (STREAMING.md):
+ *   POST   /__sfemu/events/publish   {"channel":"/event/X__e","count":N} or {"channel",
+ *                                    "payloads":[{..},..]} -> {"replay_ids":[first,last]}
+ *   GET    /__sfemu/events?channel=X {"channel","first_replay_id","last_replay_id","count"}
+ *   POST   /__sfemu/events/expire    {"channel"?, "through_replay_id"?}: those events leave
+ *                                    retention now (omitted = every channel / every event)
+ *   POST   /__sfemu/events/retention {"hours":H} or {"seconds":S}
+ *   POST   /__sfemu/cometd/drop      every CometD client forgotten (403::Unknown client)
+ *   POST   /__sfemu/bus/restart      clients forgotten, held connects answered now; events kept
+ *   POST   /__sfemu/cometd/delay     {"ms":N,"next":K} the next K connect replies leave N ms late
+ *   POST   /__sfemu/cometd/timeouts  {"timeout_ms":N,"expiry_ms":M} (either key)
  */
+#include "emu_cometd.h"
 #include "emu_int.h"
 
 #include <stdio.h>
@@ -28,7 +42,10 @@
 static const char emu_control_help[] =
     "GET /__sfemu/ | POST /__sfemu/reset | POST /__sfemu/records | GET /__sfemu/counters | "
     "POST /__sfemu/counters/reset | GET,POST,DELETE /__sfemu/faults | "
-    "POST /__sfemu/sessions/expire | POST /__sfemu/token-ttl | GET,POST /__sfemu/limits";
+    "POST /__sfemu/sessions/expire | POST /__sfemu/token-ttl | GET,POST /__sfemu/limits | "
+    "POST /__sfemu/undelete | POST /__sfemu/events/publish | GET /__sfemu/events?channel=X | "
+    "POST /__sfemu/events/expire | POST /__sfemu/events/retention | POST /__sfemu/cometd/drop | "
+    "POST /__sfemu/bus/restart | POST /__sfemu/cometd/delay | POST /__sfemu/cometd/timeouts";
 
 int emu_control_load_records(emu_t *emu, const json_t *records, json_t **ids, char *err,
                              size_t err_size)
@@ -124,6 +141,123 @@ static json_t *emu_control_limits(emu_t *emu)
     return out;
 }
 
+static long long emu_control_int(const json_t *body, const char *key, long long dflt)
+{
+    json_t *v = json_object_get(body, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : v ? -1 : dflt;
+}
+
+/* The streaming endpoints (events/..., cometd/..., bus/...). Returns 0 when
+ * `what` is not one of them. */
+static int emu_control_stream(emu_t *emu, const char *what, const json_t *body, json_t **out,
+                              char *err, size_t err_size)
+{
+    if (!strcmp(what, "events/publish")) {
+        uint64_t first = 0, last = 0;
+        const char *channel = json_string_value(json_object_get(body, "channel"));
+        json_t *payloads = json_object_get(body, "payloads");
+        long long count = emu_control_int(body, "count", payloads ? 0 : 1);
+        if (count < 0 || emu_cometd_publish(emu, channel, (size_t)count, payloads, &first, &last,
+                                            err, err_size) != 0) {
+            if (count < 0)
+                snprintf(err, err_size, "\"count\": a positive integer expected");
+            return 400;
+        }
+        *out = json_pack("{s:[I,I]}", "replay_ids", (json_int_t)first, (json_int_t)last);
+        return 200;
+    }
+    if (!strcmp(what, "events/expire")) {
+        const char *channel = json_string_value(json_object_get(body, "channel"));
+        long long through = emu_control_int(body, "through_replay_id", 0);
+        if (through < 0) {
+            snprintf(err, err_size, "\"through_replay_id\": a positive integer expected");
+            return 400;
+        }
+        size_t n = emu_bus_expire(emu->bus, channel, (uint64_t)through);
+        *out = json_pack("{s:I}", "expired", (json_int_t)n);
+        return 200;
+    }
+    if (!strcmp(what, "events/retention")) {
+        long long hours = emu_control_int(body, "hours", 0);
+        long long seconds = emu_control_int(body, "seconds", 0);
+        if (hours < 0 || seconds < 0 || (hours == 0 && seconds == 0)) {
+            snprintf(err, err_size, "{\"hours\": H} or {\"seconds\": S} (positive) expected");
+            return 400;
+        }
+        int64_t ms = hours ? (int64_t)hours * 3600000 : (int64_t)seconds * 1000;
+        emu_bus_set_retention_ms(emu->bus, ms);
+        *out = json_pack("{s:I}", "retention_seconds", (json_int_t)(ms / 1000));
+        return 200;
+    }
+    if (!strcmp(what, "cometd/drop") || !strcmp(what, "bus/restart")) {
+        bool restart = !strcmp(what, "bus/restart");
+        emu_cometd_drop_all(emu->cometd, restart);
+        *out = json_pack("{s:b}", restart ? "restarted" : "dropped", 1);
+        return 200;
+    }
+    if (!strcmp(what, "cometd/delay")) {
+        long long ms = emu_control_int(body, "ms", -1), next = emu_control_int(body, "next", 1);
+        if (ms < 0 || ms > 600000 || next < 0) {
+            snprintf(err, err_size, "{\"ms\": 0..600000, \"next\": K >= 0} expected");
+            return 400;
+        }
+        emu_cometd_delay(emu->cometd, (int)ms, (int)next);
+        *out = json_pack("{s:I,s:I}", "ms", (json_int_t)ms, "next", (json_int_t)next);
+        return 200;
+    }
+    if (!strcmp(what, "cometd/timeouts")) {
+        long long t = emu_control_int(body, "timeout_ms", 0), e = emu_control_int(body, "expiry_ms", 0);
+        if (t < 0 || e < 0 || t > 600000 || e > 3600000 || (t == 0 && e == 0)) {
+            snprintf(err, err_size, "{\"timeout_ms\": N, \"expiry_ms\": M} (positive) expected");
+            return 400;
+        }
+        emu_cometd_set_timeouts(emu->cometd, (int)t, (int)e);
+        *out = json_pack("{s:I,s:I}", "timeout_ms", (json_int_t)t, "expiry_ms", (json_int_t)e);
+        return 200;
+    }
+    return 0;
+}
+
+static int emu_control_undelete(emu_t *emu, const json_t *body, json_t **out, char *err,
+                                size_t err_size)
+{
+    json_t *ids = json_object_get(body, "ids");
+    if (!json_is_array(ids) || json_array_size(ids) == 0) {
+        snprintf(err, err_size, "{\"ids\": [\"001...\", ...]} expected");
+        return 400;
+    }
+    json_t *errors = json_array(), *done = json_array();
+    emu_txn_t *txn = emu_txn_create(); /* all or nothing, like the loader */
+    emu_dml_ctx_t ctx = {.emu = emu, .txn = txn};
+    int status = 200;
+    size_t i;
+    json_t *id;
+    emu_store_wrlock(emu->store);
+    json_array_foreach(ids, i, id)
+    {
+        char id18[19];
+        if (emu_dml_undelete(&ctx, json_string_value(id), id18, errors) != 0) {
+            char *text = json_dumps(errors, JSON_COMPACT);
+            snprintf(err, err_size, "undelete %s: %s", json_string_value(id) ? json_string_value(id) : "?",
+                     text ? text : "");
+            free(text);
+            status = 400;
+            break;
+        }
+        json_array_append_new(done, json_string(id18));
+    }
+    if (status != 200)
+        emu_txn_rollback(txn, emu->store);
+    emu_store_unlock(emu->store);
+    emu_txn_destroy(txn); /* publishes the UNDELETE events once the lock is released */
+    json_decref(errors);
+    if (status == 200)
+        *out = json_pack("{s:o}", "undeleted", done);
+    else
+        json_decref(done);
+    return status;
+}
+
 /* Runs one control action. Returns the HTTP status; *out gets the body. */
 static int emu_control_do(emu_t *emu, const char *method, const char *what, const json_t *body,
                           json_t **out, char *err, size_t err_size)
@@ -213,6 +347,13 @@ static int emu_control_do(emu_t *emu, const char *method, const char *what, cons
         *out = emu_control_limits(emu);
         return 200;
     }
+    if (post && !strcmp(what, "undelete"))
+        return emu_control_undelete(emu, body, out, err, err_size);
+    if (post && emu->bus) {
+        int status = emu_control_stream(emu, what, body, out, err, err_size);
+        if (status)
+            return status;
+    }
     snprintf(err, err_size, "no control endpoint %s %s; see GET /__sfemu/", method, what);
     return 404;
 bad_method:
@@ -227,6 +368,19 @@ void emu_control(emu_t *emu, const emu_req_t *req, const char *rest, emu_resp_t 
     size_t n = strlen(what);
     while (n > 0 && what[n - 1] == '/')
         what[--n] = '\0';
+    if (!strcmp(what, "events") && !strcmp(req->method, "GET") && emu->bus) {
+        char channel[512];
+        json_t *info = emu_query_param(req->query, "channel", channel, sizeof(channel))
+                           ? emu_bus_info(emu->bus, channel)
+                           : NULL;
+        if (!info && emu_query_param(req->query, "channel", channel, sizeof(channel)) &&
+            emu_cometd_channel_exists(emu, channel)) /* a channel nothing was published to */
+            info = json_pack("{s:s,s:i,s:i,s:i}", "channel", channel, "first_replay_id", 1,
+                             "last_replay_id", 0, "count", 0);
+        emu_resp_json(resp, info ? 200 : 404,
+                      info ? info : json_pack("{s:s}", "error", "?channel=X: no such channel"));
+        return;
+    }
     json_t *body = NULL;
     if (req->body_len > 0) {
         json_error_t jerr;

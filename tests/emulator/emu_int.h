@@ -11,6 +11,7 @@
 #define EMU_INT_H
 
 #include "emu.h"
+#include "emu_bus.h"
 #include "emu_id.h"
 
 #include <jansson.h>
@@ -115,6 +116,11 @@ emu_txn_t *emu_txn_create(void);
 /* Undoes every change journaled, newest first. The caller holds the write lock. */
 void emu_txn_rollback(emu_txn_t *txn, emu_store_t *store);
 void emu_txn_destroy(emu_txn_t *txn);
+/* Streaming: fn(arg, commit) runs once, with commit=false on rollback or
+ * commit=true when the transaction is destroyed without one. */
+typedef void (*emu_txn_defer_fn)(void *arg, bool commit);
+void emu_txn_defer(emu_txn_t *txn, emu_txn_defer_fn fn, void *arg);
+void *emu_txn_deferred(emu_txn_t *txn, emu_txn_defer_fn fn); /* arg registered with fn, or NULL */
 
 /* ---- requests and responses ---- */
 
@@ -158,6 +164,7 @@ void emu_route_url_decode(char *s, bool form);
 /* ---- the emulator instance ---- */
 
 typedef struct emu_faults emu_faults_t;
+typedef struct emu_cometd emu_cometd_t; /* Streaming API (emu_cometd.h) */
 typedef struct emu_session_info {
     char user_id[19];
     char org_id[19];
@@ -191,6 +198,11 @@ struct emu {
     json_t *locator_order; /* FIFO of locator ids, bounded */
     uint64_t locator_seq;
     uint64_t event_replay_id;
+    uint64_t cdc_commit_number;   /* ChangeEventHeader.commitNumber */
+    uint64_t event_synthetic_seq; /* Order_Number__c "E<n>" of control-API events */
+
+    emu_bus_t *bus;       /* Streaming API events (own lock) */
+    emu_cometd_t *cometd; /* Bayeux clients (guarded by the bus lock) */
 };
 
 /* Router (emu_router.c): answers one request; never blocks except for faults'
@@ -234,6 +246,8 @@ int emu_dml_create(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const json_t *fi
 int emu_dml_update(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const char *id,
                    const json_t *fields, json_t *errors);
 int emu_dml_delete(emu_dml_ctx_t *ctx, const char *id, json_t *errors);
+/* Restores a deleted record (control API: Salesforce's undelete()). */
+int emu_dml_undelete(emu_dml_ctx_t *ctx, const char *id, char id_out[19], json_t *errors);
 /* Upsert on external id field f = value. Returns 0 with *created set, -1 on error;
  * on several matches returns -1 with matches (if non-NULL) holding their ids. */
 int emu_dml_upsert(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const emu_field_t *f,

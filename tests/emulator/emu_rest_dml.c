@@ -6,6 +6,7 @@
  * Every function here runs with the store's write lock held by the caller,
  * and journals its changes in ctx->txn (if any) so allOrNone can roll back.
  */
+#include "emu_cometd.h"
 #include "emu_int.h"
 
 #include <ctype.h>
@@ -579,13 +580,10 @@ int emu_dml_create(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const json_t *fi
     if (emu_schema_field(so, "IsDeleted") && !json_is_true(json_object_get(given, "IsDeleted")))
         json_object_set_new(rec, "IsDeleted", json_false());
     if (so->is_event) {
+        /* The replay id is the bus's, given when the event is published
+         * (after the transaction commits): see emu_cometd_events.c. */
         char uuid[37];
         emu_uuid(uuid);
-        pthread_mutex_lock(&ctx->emu->lock);
-        uint64_t replay = ++ctx->emu->event_replay_id;
-        pthread_mutex_unlock(&ctx->emu->lock);
-        if (emu_schema_field(so, "ReplayId"))
-            json_object_set_new(rec, "ReplayId", json_sprintf("%llu", (unsigned long long)replay));
         if (emu_schema_field(so, "EventUuid"))
             json_object_set_new(rec, "EventUuid", json_string(uuid));
     }
@@ -604,6 +602,7 @@ int emu_dml_create(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const json_t *fi
         emu_dml_error(errors, "UNKNOWN_EXCEPTION", NULL, "out of memory");
         goto done;
     }
+    emu_cometd_on_change(ctx, so, rec, NULL, EMU_CHANGE_CREATE); /* CDC, PushTopic, events */
     memcpy(id_out, id, 19);
     rc = 0;
 done:
@@ -682,6 +681,7 @@ static int emu_dml_apply_update(emu_dml_ctx_t *ctx, const emu_sobject_t *so, jso
     emu_dml_compound_name(so, merged);
     if (json_object_get(merged, "Name") && !emu_schema_field(so, "Name")->createable)
         json_object_set(changes, "Name", json_object_get(merged, "Name"));
+    emu_cometd_on_change(ctx, so, rec, changes, EMU_CHANGE_UPDATE); /* before: it diffs */
     emu_store_update(ctx->emu->store, so, rec, changes, ctx->txn);
     rc = 0;
 done:
@@ -717,8 +717,37 @@ int emu_dml_delete(emu_dml_ctx_t *ctx, const char *id_in, json_t *errors)
     emu_now_iso(now);
     json_t *changes =
         json_pack("{s:b,s:s,s:s}", "IsDeleted", 1, "SystemModstamp", now, "LastModifiedDate", now);
+    emu_cometd_on_change(ctx, so, rec, changes, EMU_CHANGE_DELETE);
     emu_store_update(ctx->emu->store, so, rec, changes, ctx->txn);
     json_decref(changes);
+    return 0;
+}
+
+int emu_dml_undelete(emu_dml_ctx_t *ctx, const char *id_in, char id_out[19], json_t *errors)
+{
+    char id[19];
+    if (!id_in || emu_id_normalize(id_in, id) != 0) {
+        emu_dml_error(errors, "MALFORMED_ID", NULL, "malformed id %s", id_in ? id_in : "");
+        return -1;
+    }
+    json_t *rec = emu_store_get(ctx->emu->store, id);
+    if (!rec) {
+        emu_dml_error(errors, "INVALID_ID_FIELD", NULL, "invalid record id");
+        return -1;
+    }
+    if (!json_is_true(json_object_get(rec, "IsDeleted"))) {
+        emu_dml_error(errors, "UNDELETE_FAILED", NULL, "Entity is not in the recycle bin");
+        return -1;
+    }
+    const emu_sobject_t *so = emu_store_type_of(ctx->emu->store, rec);
+    char now[32];
+    emu_now_iso(now);
+    json_t *changes =
+        json_pack("{s:b,s:s,s:s}", "IsDeleted", 0, "SystemModstamp", now, "LastModifiedDate", now);
+    emu_cometd_on_change(ctx, so, rec, changes, EMU_CHANGE_UNDELETE);
+    emu_store_update(ctx->emu->store, so, rec, changes, ctx->txn);
+    json_decref(changes);
+    memcpy(id_out, id, 19);
     return 0;
 }
 

@@ -7,6 +7,7 @@
  *
  * emu_route() needs no socket, so the fuzz target drives it directly.
  */
+#include "emu_cometd.h"
 #include "emu_int.h"
 
 #include <ctype.h>
@@ -285,6 +286,10 @@ void emu_route(emu_t *emu, const emu_req_t *req, emu_resp_t *resp)
         return;
     }
 #endif
+    if (!strncmp(p, "/cometd", 7) && (p[7] == '\0' || p[7] == '/')) {
+        emu_cometd_handle(emu, req, resp); /* Streaming API: its own auth and errors */
+        return;
+    }
     if (!strcmp(p, "/services/data") || !strcmp(p, "/services/data/")) {
         if (!emu_is(req->method, "GET") && !emu_is(req->method, "HEAD"))
             return emu_method_not_allowed(resp, req->method, "GET,HEAD");

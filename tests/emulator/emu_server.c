@@ -3,6 +3,7 @@
  * records), creating the OAuth module once the URL is known, and teardown.
  * The HTTP side lives in emu_server_http.c.
  */
+#include "emu_cometd.h"
 #include "emu_int.h"
 #include "sfb.h"
 
@@ -213,6 +214,13 @@ emu_t *emu_create(const emu_options_t *opt, char *err, size_t err_size)
     emu->locators = json_object();
     emu->locator_order = json_array();
     emu->faults = emu_faults_create();
+    emu->bus = emu_bus_create(emu->opt.event_retention_hours,
+                              emu->opt.event_max_per_channel > 0
+                                  ? (size_t)emu->opt.event_max_per_channel
+                                  : 0);
+    emu->cometd = emu->bus ? emu_cometd_create(emu->bus, emu->opt.cometd_timeout_ms,
+                                               emu->opt.cometd_client_expiry_ms)
+                           : NULL;
     emu_limits_init(emu);
     if ((opt->tls_cert != NULL) != (opt->tls_key != NULL)) {
         snprintf(err, err_size, "--tls-cert and --tls-key go together");
@@ -258,6 +266,8 @@ void emu_destroy(emu_t *emu)
     emu_store_destroy(emu->store);
     emu_schema_destroy(emu->schema);
     emu_faults_destroy(emu->faults);
+    emu_cometd_destroy(emu->cometd); /* after the server: no request holds a client */
+    emu_bus_destroy(emu->bus);
     json_decref(emu->org_json);
     json_decref(emu->initial_records);
     json_decref(emu->calls_by_resource);

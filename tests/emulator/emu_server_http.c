@@ -9,6 +9,7 @@
  * worker thread serving it, from the URI-log callback to NOTIFY_COMPLETED.
  */
 #define _GNU_SOURCE /* strcasestr */
+#include "emu_cometd.h"
 #include "emu_int.h"
 #include "sfb.h"
 
@@ -371,11 +372,14 @@ int emu_server_start(emu_t *emu, char *err, size_t err_size)
         close(fd);
         return -1;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    /* One thread per connection: a /meta/connect held for up to 110 s blocks
+     * only its own connection (with a pool, every connection sharing the
+     * worker would wait behind it). Keep-alive connections keep their thread,
+     * so a client pays the thread start once per connection. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
     if (emu->tls_cert_pem)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_THREAD_POOL_SIZE, emu->opt.threads, NULL},
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)emu_http_uri_cb, emu},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)emu_http_completed, emu},
@@ -403,6 +407,7 @@ void emu_server_stop(emu_t *emu)
 {
     if (!emu->mhd)
         return;
+    emu_cometd_shutdown(emu->cometd); /* held connects answer now, or the stop would wait */
     MHD_stop_daemon(emu->mhd); /* closes the listen socket, joins the workers */
     emu->mhd = NULL;
 }

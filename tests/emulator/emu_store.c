@@ -38,10 +38,43 @@ typedef struct emu_txn_entry {
     json_t *before;
 } emu_txn_entry_t;
 
+/* Work that waits for the transaction's outcome (streaming events). */
+typedef struct emu_txn_deferral {
+    emu_txn_defer_fn fn;
+    void *arg;
+} emu_txn_deferral_t;
+#define EMU_TXN_MAX_DEFERRALS 8
+
 struct emu_txn {
     emu_txn_entry_t *entries;
     size_t n, cap;
+    emu_txn_deferral_t deferred[EMU_TXN_MAX_DEFERRALS];
+    size_t ndeferred;
 };
+
+void emu_txn_defer(emu_txn_t *txn, emu_txn_defer_fn fn, void *arg)
+{
+    if (txn->ndeferred == EMU_TXN_MAX_DEFERRALS) {
+        fn(arg, true); /* no room to wait: done now rather than lost */
+        return;
+    }
+    txn->deferred[txn->ndeferred++] = (emu_txn_deferral_t){fn, arg};
+}
+
+void *emu_txn_deferred(emu_txn_t *txn, emu_txn_defer_fn fn)
+{
+    for (size_t i = 0; i < txn->ndeferred; i++)
+        if (txn->deferred[i].fn == fn)
+            return txn->deferred[i].arg;
+    return NULL;
+}
+
+static void emu_txn_settle(emu_txn_t *txn, bool commit)
+{
+    for (size_t i = 0; i < txn->ndeferred; i++)
+        txn->deferred[i].fn(txn->deferred[i].arg, commit);
+    txn->ndeferred = 0;
+}
 
 static void emu_table_free(emu_table_t *t, size_t nfields)
 {
@@ -308,6 +341,7 @@ void emu_txn_rollback(emu_txn_t *txn, emu_store_t *store)
 {
     if (!txn)
         return;
+    emu_txn_settle(txn, false); /* what waited for a commit is dropped */
     for (size_t i = txn->n; i-- > 0;) {
         emu_txn_entry_t *e = &txn->entries[i];
         emu_table_t *t = &store->tables[e->so->index];
@@ -344,6 +378,7 @@ void emu_txn_destroy(emu_txn_t *txn)
 {
     if (!txn)
         return;
+    emu_txn_settle(txn, true); /* destroyed without a rollback: committed */
     for (size_t i = 0; i < txn->n; i++) {
         json_decref(txn->entries[i].rec);
         json_decref(txn->entries[i].before);

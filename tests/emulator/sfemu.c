@@ -41,7 +41,11 @@ static void usage(FILE *out)
         "  --tls-key FILE      PEM private key\n"
         "  --token-ttl S       access-token lifetime in seconds (default 7200)\n"
         "  --api-limit N       DailyApiRequests allocation (default 15000)\n"
-        "  --threads N         HTTP worker threads (default 8)\n"
+        "  --threads N         ignored: one thread per connection (held CometD connects)\n"
+        "  --cometd-timeout-ms N   how long /meta/connect is held (default 110000)\n"
+        "  --cometd-client-expiry-ms N  a CometD client silent this long expires (default 40000)\n"
+        "  --event-retention-hours H  events kept this long (default 72)\n"
+        "  --event-max-per-channel N  events kept per channel, oldest leave first (default 50000)\n"
         "  --records FILE      load records: {\"Account\":[{...}],...} (as POST /__sfemu/records)\n"
         "  --faults JSON       faults at start-up (as POST /__sfemu/faults), e.g.\n"
         "                      '{\"error\":{\"status\":503,\"errorCode\":\"SERVER_UNAVAILABLE\","
@@ -117,6 +121,10 @@ int main(int argc, char **argv)
         OPT_FAULTS,
         OPT_LATENCY,
         OPT_LOG,
+        OPT_COMETD_TIMEOUT,
+        OPT_COMETD_EXPIRY,
+        OPT_RETENTION,
+        OPT_MAX_EVENTS,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -132,6 +140,10 @@ int main(int argc, char **argv)
         {"faults", required_argument, NULL, OPT_FAULTS},
         {"latency-ms", required_argument, NULL, OPT_LATENCY},
         {"log-level", required_argument, NULL, OPT_LOG},
+        {"cometd-timeout-ms", required_argument, NULL, OPT_COMETD_TIMEOUT},
+        {"cometd-client-expiry-ms", required_argument, NULL, OPT_COMETD_EXPIRY},
+        {"event-retention-hours", required_argument, NULL, OPT_RETENTION},
+        {"event-max-per-channel", required_argument, NULL, OPT_MAX_EVENTS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -188,6 +200,25 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_COMETD_TIMEOUT:
+        case OPT_COMETD_EXPIRY:
+        case OPT_RETENTION:
+        case OPT_MAX_EVENTS: {
+            long v = strtol(optarg, &end, 10);
+            if (*end || v <= 0 || v > 1000000000L) {
+                fprintf(stderr, "sfemu: a positive number expected, not %s\n", optarg);
+                return 2;
+            }
+            if (c == OPT_COMETD_TIMEOUT)
+                opt.cometd_timeout_ms = (int)v;
+            else if (c == OPT_COMETD_EXPIRY)
+                opt.cometd_client_expiry_ms = (int)v;
+            else if (c == OPT_RETENTION)
+                opt.event_retention_hours = v;
+            else
+                opt.event_max_per_channel = v;
+            break;
+        }
         case OPT_HELP:
             usage(stdout);
             return 0;
