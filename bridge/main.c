@@ -67,15 +67,19 @@ int main(int argc, char **argv)
             return BR_EXIT_OK;
         case 'l':
             if (sfb_log_level_parse(optarg, &level) != 0) {
-                fprintf(stderr, "sfbridge: --log-level: unknown level \"%s\" "
-                                "(expected error, warn, info or debug)\n", optarg);
+                fprintf(stderr,
+                        "sfbridge: --log-level: unknown level \"%s\" "
+                        "(expected error, warn, info or debug)\n",
+                        optarg);
                 return BR_EXIT_USAGE;
             }
             break;
         case 'f':
             if (sfb_log_format_parse(optarg, &format) != 0) {
-                fprintf(stderr, "sfbridge: --log-format: unknown format \"%s\" "
-                                "(expected text or json)\n", optarg);
+                fprintf(stderr,
+                        "sfbridge: --log-format: unknown format \"%s\" "
+                        "(expected text or json)\n",
+                        optarg);
                 return BR_EXIT_USAGE;
             }
             break;

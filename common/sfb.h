@@ -61,7 +61,8 @@ void sfb_vlog(sfb_log_level_t level, const char *scope, const char *fmt, va_list
 /* What every secret is shown as, whatever its length (the length is a hint too). */
 #define SFB_REDACTED "[redacted]"
 
-/* Returns SFB_REDACTED for a non-empty secret, "" for NULL/empty (so "is it set?" stays visible). */
+/* Returns SFB_REDACTED for a non-empty secret, "" for NULL/empty (so "is it set?" stays visible).
+ */
 const char *sfb_redact_secret(const char *secret);
 
 /*

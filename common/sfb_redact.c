@@ -6,11 +6,11 @@
 #include <strings.h>
 
 static const char *const secret_names[] = {
-    "password",     "client_secret", "access_token", "refresh_token", "assertion",
-    "code",         "code_verifier", "token",        "private_key",   "key",
-    "secret",       "signature",     "id_token",     "sessionId",     "session_id",
-    "passphrase",   "api_key",       "apikey",       "sasl.password", "ssl.key.password",
-    "ssl.key.pem",  "authorization",
+    "password",    "client_secret", "access_token", "refresh_token", "assertion",
+    "code",        "code_verifier", "token",        "private_key",   "key",
+    "secret",      "signature",     "id_token",     "sessionId",     "session_id",
+    "passphrase",  "api_key",       "apikey",       "sasl.password", "ssl.key.password",
+    "ssl.key.pem", "authorization",
 };
 
 bool sfb_is_secret_name(const char *name, size_t len)
@@ -114,8 +114,7 @@ char *sfb_redact_text(const char *text, char *out, size_t out_size)
                     EMIT(*p++);
                 if (*p && *p != '&' && !isspace((unsigned char)*p)) {
                     EMIT_STR(SFB_REDACTED);
-                    while (*p && *p != '&' && !isspace((unsigned char)*p) && *p != '"' &&
-                           *p != ',')
+                    while (*p && *p != '&' && !isspace((unsigned char)*p) && *p != '"' && *p != ',')
                         p++;
                 }
                 continue;
