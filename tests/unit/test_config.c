@@ -250,7 +250,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->sink.retry_budget_ms, 600000);
     assert_int_equal(c->sink.max_attempts, 10);
     assert_int_equal(c->sink.dedupe_count, 0);
-    assert_false(c->sink.use_composite);
+    assert_true(c->sink.use_composite); /* default: on */
     assert_int_equal(c->warnings_count, 0);
     br_config_destroy(c);
 }
@@ -279,7 +279,7 @@ static const char rich_config[] =
     "  partitions = ( { partition = 0; org = \"acme\"; }, { partition = 7; org = \"globex\"; },\n"
     "                 { partition = 3; org = \"acme\"; } );\n"
     "  dedupe = ( { sobject = \"Account\"; field = \"Cmd_Id__c\"; } );\n"
-    "  batch_size = 25; linger_ms = 0; use_composite = true;\n"
+    "  batch_size = 25; linger_ms = 0; use_composite = false;\n"
     "};\n";
 
 static void test_values_and_lookups(void **state)
@@ -335,7 +335,7 @@ static void test_values_and_lookups(void **state)
     assert_string_equal(c->sink.dedupe[0].field, "Cmd_Id__c");
     assert_int_equal(c->sink.batch_size, 25);
     assert_int_equal(c->sink.linger_ms, 0);
-    assert_true(c->sink.use_composite);
+    assert_false(c->sink.use_composite);
 
     /* tls_verify = false is allowed per org, with a warning naming it. */
     bool warned = false;
