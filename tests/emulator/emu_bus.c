@@ -219,42 +219,94 @@ static int emu_bus_make_room(emu_bus_t *bus, emu_bus_chan_t *c)
     return 0;
 }
 
+int emu_bus_serialize(const json_t *data, char **data_text, char **event_text)
+{
+    *data_text = *event_text = NULL;
+    json_t *event = json_object_get(data, "event");
+    json_t *rest = json_copy((json_t *)data); /* shallow: only "event" is left out */
+    if (!json_is_object(event) || !rest)
+        goto fail;
+    json_object_del(rest, "event");
+    *data_text = json_dumps(rest, JSON_COMPACT);
+    *event_text = json_dumps(event, JSON_COMPACT);
+    json_decref(rest);
+    rest = NULL;
+    if (*data_text && *event_text)
+        return 0;
+fail:
+    json_decref(rest);
+    free(*data_text);
+    free(*event_text);
+    *data_text = *event_text = NULL;
+    return -1;
+}
+
 uint64_t emu_bus_publish(emu_bus_t *bus, const char *channel, json_t *data, bool with_created_date)
 {
-    uint64_t id = 0;
-    json_t *event = json_object_get(data, "event");
-    if (!json_is_object(event))
+    char *dt = NULL, *et = NULL;
+    if (emu_bus_serialize(data, &dt, &et) != 0)
         return 0;
+    uint64_t id = emu_bus_publish_text(bus, channel, dt, et, with_created_date);
+    free(dt);
+    free(et);
+    return id;
+}
+
+/* Appends the object text without its closing brace, plus a comma when it
+ * had members: {"a":1} -> {"a":1,   and {} -> {  */
+static int emu_bus_open(emu_buf_t *b, const char *obj)
+{
+    size_t n = strlen(obj);
+    if (n < 2 || obj[0] != '{' || obj[n - 1] != '}')
+        return -1;
+    if (emu_buf_append(b, obj, n - 1) != 0)
+        return -1;
+    return n > 2 ? emu_buf_append(b, ",", 1) : 0;
+}
+
+uint64_t emu_bus_publish_text(emu_bus_t *bus, const char *channel, const char *data_text,
+                              const char *event_text, bool with_created_date)
+{
+    uint64_t id = 0;
+    emu_buf_t b = {.max = 16u << 20};
+    json_t *jch = json_string(channel);
+    char *chtext = jch ? json_dumps(jch, JSON_ENCODE_ANY) : NULL; /* quoted and escaped */
+    json_decref(jch);
     int64_t wall = emu_bus_wall_ms();
+    char iso[32], tail[128];
+    emu_bus_iso(wall, iso);
     pthread_mutex_lock(&bus->lock);
-    emu_bus_chan_t *c = emu_bus_chan_locked(bus, channel, true);
+    emu_bus_chan_t *c = chtext ? emu_bus_chan_locked(bus, channel, true) : NULL;
     if (!c)
         goto done;
     emu_bus_prune(bus, c);
     if (emu_bus_make_room(bus, c) != 0)
         goto done;
-    /* Serialized under the lock: the replay id must be the next one and the
+    /* Composed under the lock: the replay id must be the next one and the
      * log stays in replay-id order. */
-    if (with_created_date) {
-        char iso[32];
-        emu_bus_iso(wall, iso);
-        json_object_set_new(event, "createdDate", json_string(iso));
-    }
-    json_object_set_new(event, "replayId", json_integer((json_int_t)(c->last_id + 1)));
-    json_t *msg = json_pack("{s:O,s:s}", "data", data, "channel", channel);
-    char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(msg);
-    if (!text)
+    if (with_created_date)
+        snprintf(tail, sizeof(tail), "\"createdDate\":\"%s\",\"replayId\":%llu}},\"channel\":", iso,
+                 (unsigned long long)(c->last_id + 1));
+    else
+        snprintf(tail, sizeof(tail),
+                 "\"replayId\":%llu}},\"channel\":", (unsigned long long)(c->last_id + 1));
+    if (emu_buf_append(&b, "{\"data\":", 8) != 0 || emu_bus_open(&b, data_text) != 0 ||
+        emu_buf_append(&b, "\"event\":", 8) != 0 || emu_bus_open(&b, event_text) != 0 ||
+        emu_buf_append(&b, tail, strlen(tail)) != 0 ||
+        emu_buf_append(&b, chtext, strlen(chtext)) != 0 || emu_buf_append(&b, "}", 1) != 0)
         goto done;
     if (c->count == 0)
         c->first_id = c->last_id + 1;
     c->ring[(c->head + c->count) % c->alloc] =
-        (emu_bus_event_t){.wall_ms = wall, .msg = text, .len = strlen(text)};
+        (emu_bus_event_t){.wall_ms = wall, .msg = b.p, .len = b.len};
+    b.p = NULL;
     c->count++;
     id = ++c->last_id;
     pthread_cond_broadcast(&bus->cond);
 done:
     pthread_mutex_unlock(&bus->lock);
+    emu_buf_free(&b);
+    free(chtext);
     return id;
 }
 
@@ -269,8 +321,12 @@ size_t emu_bus_range_locked(emu_bus_t *bus, emu_bus_chan_t *c, uint64_t *first, 
 }
 
 size_t emu_bus_collect_locked(emu_bus_t *bus, emu_bus_chan_t *c, uint64_t *cursor, size_t max,
-                              emu_buf_t *out)
+                              const char *client_id, emu_buf_t *out)
 {
+    char cid[64] = ""; /* client ids are sfemu's own [0-9a-z]: no escaping needed */
+    if (client_id)
+        snprintf(cid, sizeof(cid), "\"clientId\":\"%.40s\",", client_id);
+    size_t cid_len = strlen(cid);
     uint64_t first, last;
     emu_bus_range_locked(bus, c, &first, &last);
     if (*cursor + 1 < first)
@@ -278,7 +334,8 @@ size_t emu_bus_collect_locked(emu_bus_t *bus, emu_bus_chan_t *c, uint64_t *curso
     size_t n = 0;
     while (*cursor < last && n < max) {
         const emu_bus_event_t *e = &c->ring[(c->head + (*cursor + 1 - first)) % c->alloc];
-        if (emu_buf_append(out, ",", 1) != 0 || emu_buf_append(out, e->msg, e->len) != 0)
+        if (emu_buf_append(out, ",{", 2) != 0 || emu_buf_append(out, cid, cid_len) != 0 ||
+            emu_buf_append(out, e->msg + 1, e->len - 1) != 0)
             break;
         (*cursor)++;
         n++;

@@ -58,16 +58,26 @@ const char *emu_bus_chan_name(const emu_bus_chan_t *chan);
  * "event" object receives "replayId" (and "createdDate" when
  * with_created_date). Returns the replay id, 0 on failure. Wakes waiters. */
 uint64_t emu_bus_publish(emu_bus_t *bus, const char *channel, json_t *data, bool with_created_date);
+/* The same from text, so one serialization serves several channels (a
+ * change event goes to /data/ChangeEvents and its object's channel):
+ * data_text is the "data" object without "event", event_text the "event"
+ * object without replayId (both JSON objects, "{...}"). */
+uint64_t emu_bus_publish_text(emu_bus_t *bus, const char *channel, const char *data_text,
+                              const char *event_text, bool with_created_date);
+/* Splits data into the two texts above (caller frees both); -1 on failure. */
+int emu_bus_serialize(const json_t *data, char **data_text, char **event_text);
 
 /* Retained range of a channel after dropping what is past retention:
  * *first = oldest retained replay id (last + 1 when none), *last = newest id
  * ever published (0 when none). Returns the number retained. */
 size_t emu_bus_range_locked(emu_bus_t *bus, emu_bus_chan_t *chan, uint64_t *first, uint64_t *last);
 /* Appends ",<event>" for the events after *cursor (at most max), advancing
- * *cursor. An event that left retention before delivery is skipped (the
+ * *cursor; each message gets "clientId" first (Salesforce's deliveries carry
+ * it, event_pushtopic_created fixture) unless client_id is NULL. An event
+ * that left retention before delivery is skipped (the
  * cursor jumps to the oldest retained). Returns the number appended. */
 size_t emu_bus_collect_locked(emu_bus_t *bus, emu_bus_chan_t *chan, uint64_t *cursor, size_t max,
-                              emu_buf_t *out);
+                              const char *client_id, emu_buf_t *out);
 
 /* Events of `channel` (NULL = every channel) with replay id <= through
  * (0 = all) leave retention now. Returns how many left. */

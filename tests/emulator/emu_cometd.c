@@ -480,7 +480,7 @@ static json_t *emu_connect(emu_t *emu, const json_t *msg, bool valid, emu_buf_t 
         size_t n = 0;
         for (size_t i = 0; i < cl->nsubs && n < EMU_COMETD_MAX_BATCH; i++)
             n += emu_bus_collect_locked(c->bus, cl->subs[i].chan, &cl->subs[i].cursor,
-                                        EMU_COMETD_MAX_BATCH - n, events);
+                                        EMU_COMETD_MAX_BATCH - n, cl->id, events);
         cl->advised = true;
     }
     if (c->delay_next > 0 && !c->shutdown) {

@@ -68,10 +68,24 @@ static void emu_schema_id(const char *name, char out[23])
 static void emu_pending_publish(emu_pending_t *p)
 {
     size_t i;
-    json_t *it;
+    json_t *it, *last = NULL;
+    char *dt = NULL, *et = NULL;
     json_array_foreach(p->items, i, it)
-        emu_bus_publish(p->bus, json_string_value(json_array_get(it, 0)), json_array_get(it, 1),
-                        json_is_true(json_array_get(it, 2)));
+    {
+        json_t *data = json_array_get(it, 1);
+        if (data != last) { /* one serialization for the channels sharing an event */
+            free(dt);
+            free(et);
+            last = data;
+            if (emu_bus_serialize(data, &dt, &et) != 0)
+                continue;
+        }
+        if (dt)
+            emu_bus_publish_text(p->bus, json_string_value(json_array_get(it, 0)), dt, et,
+                                 json_is_true(json_array_get(it, 2)));
+    }
+    free(dt);
+    free(et);
     json_array_clear(p->items);
 }
 
@@ -252,7 +266,7 @@ static void emu_cdc_event(emu_dml_ctx_t *ctx, emu_pending_t *p, const emu_sobjec
     emu_cdc_channel(so, channel, sizeof(channel));
     emu_schema_id(channel, schema);
     json_t *data = json_pack("{s:s,s:o,s:{}}", "schema", schema, "payload", ordered, "event");
-    emu_pending_add(p, channel, json_deep_copy(data), false);
+    emu_pending_add(p, channel, json_incref(data), false); /* shared: serialized once */
     emu_pending_add(p, "/data/ChangeEvents", data, false);
 }
 
