@@ -6,6 +6,7 @@
  * drop, expire, restart, delay) and the producers: platform events through
  * REST, Change Data Capture for every change type, PushTopic.
  */
+#include "emu_cometd.h"
 #include "test_emu_util.h"
 
 #include <pthread.h>
@@ -457,6 +458,7 @@ static void test_drop_restart_delay(void **state)
     assert_true(h.returned - t0 < 1.0);
     assert_string_equal(t_err(&h.r), "403::Unknown client");
     t_resp_free(&h.r);
+    assert_int_equal(emu_cometd_clients(env.emu->cometd), 0);
     free(cid);
     /* restart: held connect answered successfully; next one 403; events and ids kept. */
     long long first, last;
