@@ -29,6 +29,7 @@ static void usage(FILE *out)
         "An offline Salesforce org: OAuth 2.0 token endpoint and identity, REST API v%d.0 to\n"
         "v%d.0 (versions, resources, limits, describe, sObject CRUD and upsert, SOQL query\n"
         "with paging, composite, composite/batch, composite/tree, sObject Collections),\n"
+        "the Streaming API (CometD: platform events, Change Data Capture, PushTopic),\n"
         "API call accounting and a control API for tests.\n"
         "\n"
         "  --port N            TCP port; 0 picks a free one. Prints\n"
@@ -75,7 +76,20 @@ static void usage(FILE *out)
         "  POST   /__sfemu/sessions/expire   every access token becomes invalid now\n"
         "  POST   /__sfemu/token-ttl         {\"seconds\":N}\n"
         "  GET    /__sfemu/limits            {\"daily_api_requests\":max,\"used\":n}\n"
-        "  POST   /__sfemu/limits            set either value\n",
+        "  POST   /__sfemu/limits            set either value\n"
+        "  POST   /__sfemu/undelete          {\"ids\":[..]} restore deleted records\n"
+        "Streaming API (/cometd/XX.X, see tests/emulator/STREAMING.md):\n"
+        "  POST   /__sfemu/events/publish    {\"channel\":\"/event/X__e\",\"count\":N} or\n"
+        "                                    {\"channel\":..,\"payloads\":[..]} -> replay_ids\n"
+        "  GET    /__sfemu/events?channel=X  first/last replay id and count retained\n"
+        "  POST   /__sfemu/events/expire     {\"channel\"?,\"through_replay_id\"?} leave "
+        "retention\n"
+        "  POST   /__sfemu/events/retention  {\"hours\":H} or {\"seconds\":S}\n"
+        "  POST   /__sfemu/cometd/drop       forget every CometD client\n"
+        "  POST   /__sfemu/bus/restart       forget clients, answer held connects; keep events\n"
+        "  POST   /__sfemu/cometd/delay      {\"ms\":N,\"next\":K} delay the next K connect "
+        "replies\n"
+        "  POST   /__sfemu/cometd/timeouts   {\"timeout_ms\":N,\"expiry_ms\":M}\n",
         31, 62);
 }
 

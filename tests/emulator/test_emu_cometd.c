@@ -662,6 +662,32 @@ static void test_pushtopic_and_rest_platform_event(void **state)
     free(cid);
 }
 
+static void test_retention_window(void **state)
+{
+    (void)state;
+    long long first, last;
+    t_publish("/event/Order_Event__e", 2, &first, &last);
+    t_control_ok("events/retention", "{\"seconds\":1}");
+    usleep(1300000); /* both events are now older than the window */
+    t_resp_t r = t_control(&env, "GET", "events?channel=/event/Order_Event__e", NULL);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "count")), 0);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "first_replay_id")), last + 1);
+    t_resp_free(&r);
+    char *cid = t_handshake();
+    r = t_subscribe(cid, "/event/Order_Event__e", first);
+    assert_non_null(strstr(t_err(&r), "you provided was invalid."));
+    t_resp_free(&r);
+    t_subscribe_ok(cid, "/event/Order_Event__e", last); /* the newest id stays valid */
+    t_control_ok("events/retention", "{\"hours\":72}");
+    long long again;
+    t_publish("/event/Order_Event__e", 1, &again, NULL);
+    assert_int_equal(again, last + 1); /* ids go on */
+    json_t *ev = t_events(cid, 1);
+    assert_int_equal(t_replay(json_array_get(ev, 0)), again);
+    json_decref(ev);
+    free(cid);
+}
+
 /* Events per second from publish (control API, batches of 1000) to connect replies. */
 static void test_throughput(void **state)
 {
@@ -696,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_drop_restart_delay),
         cmocka_unit_test(test_change_data_capture),
         cmocka_unit_test(test_pushtopic_and_rest_platform_event),
+        cmocka_unit_test(test_retention_window),
         cmocka_unit_test(test_throughput),
     };
     curl_global_init(CURL_GLOBAL_ALL);
