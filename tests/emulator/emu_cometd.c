@@ -470,7 +470,13 @@ static json_t *emu_connect(emu_t *emu, const json_t *msg, bool valid, emu_buf_t 
     uint64_t gen = ++cl->connect_gen;
     cl->in_connect++;
     emu_bus_broadcast_locked(c->bus); /* an older held connect of this client ends */
-    int64_t deadline = emu_bus_now_ms() + c->timeout_ms;
+    /* A client may ask for a shorter hold (CometD clients send advice
+     * {"timeout":0} on their first connect to get the advice at once). */
+    json_t *want = json_object_get(json_object_get(msg, "advice"), "timeout");
+    int hold = c->timeout_ms;
+    if (json_is_integer(want) && json_integer_value(want) >= 0 && json_integer_value(want) < hold)
+        hold = (int)json_integer_value(want);
+    int64_t deadline = emu_bus_now_ms() + hold;
     while (!c->shutdown && !cl->dropped && gen == cl->connect_gen && !emu_cometd_pending(c, cl) &&
            emu_bus_now_ms() < deadline)
         emu_bus_wait_locked(c->bus, deadline);

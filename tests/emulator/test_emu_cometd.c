@@ -202,6 +202,14 @@ static void test_handshake_and_connect_shapes(void **state)
     assert_string_equal(json_string_value(json_object_get(advice, "reconnect")), "retry");
     assert_true(held >= T_TIMEOUT_MS / 1000.0 * 0.9);
     t_resp_free(&r);
+    /* advice {"timeout":0} from the client: answered at once. */
+    t0 = t_now();
+    r = t_bayeux("[{\"channel\":\"/meta/connect\",\"clientId\":\"%s\",\"connectionType\":"
+                 "\"long-polling\",\"advice\":{\"timeout\":0}}]",
+                 cid);
+    assert_true(json_is_true(json_object_get(t_first(&r), "successful")));
+    assert_true(t_now() - t0 < 0.4);
+    t_resp_free(&r);
     r = t_connect(cid); /* later ones: no advice */
     assert_null(json_object_get(t_first(&r), "advice"));
     assert_string_equal(json_string_value(json_object_get(t_first(&r), "clientId")), cid);
