@@ -11,8 +11,11 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$SFEMU" --help | grep -q -- '--tls-cert' || fail "--help lacks --tls-cert"
-"$SFEMU" --help | grep -q '/__sfemu/faults' || fail "--help lacks the control API"
+# Captured first: the help is longer than stdio's 4 KiB buffer, and grep -q
+# closing the pipe early would kill sfemu's second write with SIGPIPE.
+help=$("$SFEMU" --help)
+grep -q -- '--tls-cert' <<<"$help" || fail "--help lacks --tls-cert"
+grep -q '/__sfemu/faults' <<<"$help" || fail "--help lacks the control API"
 if "$SFEMU" --port 0 --bogus >/dev/null 2>&1; then fail "unknown flag accepted"; fi
 if "$SFEMU" --port 0 --data /nonexistent >/dev/null 2>&1; then fail "missing data accepted"; fi
 
