@@ -493,7 +493,7 @@ static void execute_composite(sink_org_t *org, sink_job_t **jobs, size_t n)
         pending[j] = collect_pending(jobs[j]->batch, &pending_cnt[j]);
         if (!pending[j] || pending_cnt[j] == 0 || !subs)
             continue;
-        char ref[16];
+        char ref[32];
         snprintf(ref, sizeof(ref), "b%zu", j);
         json_t *sub = collection_subrequest(org, jobs[j]->batch, pending[j], pending_cnt[j], ref);
         if (sub) {
