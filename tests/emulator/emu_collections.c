@@ -136,9 +136,12 @@ static void emu_coll_run(emu_t *emu, const emu_session_info_t *sess, emu_txn_t *
     bool rollback = request_error || (all_or_none && any_failed);
     if (rollback && !outer)
         emu_txn_rollback(txn, emu->store);
-    emu_store_unlock(emu->store);
+    /* Destroyed (= committed: its streaming events published) before the
+     * unlock, so change events reach the bus in the order the calls
+     * changed the records. */
     if (!outer)
         emu_txn_destroy(txn);
+    emu_store_unlock(emu->store);
     if (request_error) {
         emu_resp_json(resp, 400, emu_dml_top_errors(request_error));
         json_decref(request_error);

@@ -62,6 +62,11 @@ typedef enum {
 void emu_cometd_on_change(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const json_t *rec,
                           const json_t *changes, emu_change_t type);
 
+/* Control: Change Data Capture entity selection, {"entities": "all" | "none" |
+ * ["Account", ...]} (default all). Returns 0, or -1 with err. */
+int emu_cometd_set_cdc(emu_t *emu, const json_t *spec, char *err, size_t err_size);
+json_t *emu_cometd_get_cdc(emu_t *emu); /* {"entities": "all" | [...]} */
+
 /* Control: publishes `count` synthetic events (Order_Number__c "E<n>") or
  * the given payloads to a channel. Returns 0 with the first and last replay
  * ids, or -1 with err. */

@@ -140,6 +140,81 @@ static bool emu_cdc_enabled(const emu_sobject_t *so)
     return !so->is_event && strcmp(so->name, "PushTopic") != 0;
 }
 
+/* Selected for change events now (entity selection, control API). */
+static bool emu_cdc_selected(emu_t *emu, const emu_sobject_t *so)
+{
+    if (!emu_cdc_enabled(so) || !emu->cdc_off)
+        return false;
+    pthread_mutex_lock(&emu->lock);
+    bool off = emu->cdc_off[so->index];
+    pthread_mutex_unlock(&emu->lock);
+    return !off;
+}
+
+int emu_cometd_set_cdc(emu_t *emu, const json_t *spec, char *err, size_t err_size)
+{
+    json_t *ent = json_object_get(spec, "entities");
+    const char *word = json_string_value(ent);
+    size_t n = emu->schema->nsobjects;
+    bool *off = calloc(n ? n : 1, sizeof(bool));
+    if (!off || !emu->cdc_off) {
+        free(off);
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    if (word && (!strcmp(word, "all") || !strcmp(word, "none"))) {
+        for (size_t i = 0; i < n; i++)
+            off[i] = !strcmp(word, "none");
+    } else if (json_is_array(ent)) {
+        for (size_t i = 0; i < n; i++)
+            off[i] = true;
+        size_t i;
+        json_t *v;
+        json_array_foreach(ent, i, v)
+        {
+            const emu_sobject_t *so = emu_schema_find(emu->schema, json_string_value(v));
+            if (!so || !emu_cdc_enabled(so)) {
+                snprintf(err, err_size, "entities: %s is not an object with change events",
+                         json_string_value(v) ? json_string_value(v) : "(not a string)");
+                free(off);
+                return -1;
+            }
+            off[so->index] = false;
+        }
+    } else {
+        snprintf(err, err_size, "{\"entities\": \"all\" | \"none\" | [\"Account\", ...]} expected");
+        free(off);
+        return -1;
+    }
+    pthread_mutex_lock(&emu->lock);
+    memcpy(emu->cdc_off, off, (n ? n : 1) * sizeof(bool));
+    pthread_mutex_unlock(&emu->lock);
+    free(off);
+    return 0;
+}
+
+json_t *emu_cometd_get_cdc(emu_t *emu)
+{
+    json_t *list = json_array();
+    bool all = true;
+    pthread_mutex_lock(&emu->lock);
+    for (size_t i = 0; i < emu->schema->nsobjects; i++) {
+        const emu_sobject_t *so = &emu->schema->sobjects[i];
+        if (!emu_cdc_enabled(so))
+            continue;
+        if (emu->cdc_off && emu->cdc_off[i])
+            all = false;
+        else
+            json_array_append_new(list, json_string(so->name));
+    }
+    pthread_mutex_unlock(&emu->lock);
+    if (all) {
+        json_decref(list);
+        return json_pack("{s:s}", "entities", "all");
+    }
+    return json_pack("{s:o}", "entities", list);
+}
+
 static const emu_sobject_t *emu_cdc_object(emu_t *emu, const char *channel)
 {
     const char *p = channel + 6; /* after "/data/" */
@@ -403,7 +478,8 @@ void emu_cometd_on_change(emu_dml_ctx_t *ctx, const emu_sobject_t *so, const jso
         if (type == EMU_CHANGE_CREATE)
             emu_platform_event(ctx, p, so, rec);
     } else if (emu_cdc_enabled(so)) {
-        emu_cdc_event(ctx, p, so, rec, changes, type);
+        if (emu_cdc_selected(ctx->emu, so))
+            emu_cdc_event(ctx, p, so, rec, changes, type);
         json_t *after = json_copy((json_t *)rec);
         if (changes)
             json_object_update(after, (json_t *)changes);

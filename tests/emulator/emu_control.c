@@ -31,6 +31,7 @@
  *   POST   /__sfemu/bus/restart      clients forgotten, held connects answered now; events kept
  *   POST   /__sfemu/cometd/delay     {"ms":N,"next":K} the next K connect replies leave N ms late
  *   POST   /__sfemu/cometd/timeouts  {"timeout_ms":N,"expiry_ms":M} (either key)
+ *   POST   /__sfemu/cdc              {"entities":"all"|"none"|["Account",..]} CDC entity selection
  */
 #include "emu_cometd.h"
 #include "emu_int.h"
@@ -45,7 +46,8 @@ static const char emu_control_help[] =
     "POST /__sfemu/sessions/expire | POST /__sfemu/token-ttl | GET,POST /__sfemu/limits | "
     "POST /__sfemu/undelete | POST /__sfemu/events/publish | GET /__sfemu/events?channel=X | "
     "POST /__sfemu/events/expire | POST /__sfemu/events/retention | POST /__sfemu/cometd/drop | "
-    "POST /__sfemu/bus/restart | POST /__sfemu/cometd/delay | POST /__sfemu/cometd/timeouts";
+    "POST /__sfemu/bus/restart | POST /__sfemu/cometd/delay | POST /__sfemu/cometd/timeouts | "
+    "POST /__sfemu/cdc";
 
 int emu_control_load_records(emu_t *emu, const json_t *records, json_t **ids, char *err,
                              size_t err_size)
@@ -205,8 +207,15 @@ static int emu_control_stream(emu_t *emu, const char *what, const json_t *body, 
         *out = json_pack("{s:I,s:I}", "ms", (json_int_t)ms, "next", (json_int_t)next);
         return 200;
     }
+    if (!strcmp(what, "cdc")) {
+        if (emu_cometd_set_cdc(emu, body, err, err_size) != 0)
+            return 400;
+        *out = emu_cometd_get_cdc(emu);
+        return 200;
+    }
     if (!strcmp(what, "cometd/timeouts")) {
-        long long t = emu_control_int(body, "timeout_ms", 0), e = emu_control_int(body, "expiry_ms", 0);
+        long long t = emu_control_int(body, "timeout_ms", 0),
+                  e = emu_control_int(body, "expiry_ms", 0);
         if (t < 0 || e < 0 || t > 600000 || e > 3600000 || (t == 0 && e == 0)) {
             snprintf(err, err_size, "{\"timeout_ms\": N, \"expiry_ms\": M} (positive) expected");
             return 400;
@@ -238,8 +247,8 @@ static int emu_control_undelete(emu_t *emu, const json_t *body, json_t **out, ch
         char id18[19];
         if (emu_dml_undelete(&ctx, json_string_value(id), id18, errors) != 0) {
             char *text = json_dumps(errors, JSON_COMPACT);
-            snprintf(err, err_size, "undelete %s: %s", json_string_value(id) ? json_string_value(id) : "?",
-                     text ? text : "");
+            snprintf(err, err_size, "undelete %s: %s",
+                     json_string_value(id) ? json_string_value(id) : "?", text ? text : "");
             free(text);
             status = 400;
             break;
@@ -248,8 +257,8 @@ static int emu_control_undelete(emu_t *emu, const json_t *body, json_t **out, ch
     }
     if (status != 200)
         emu_txn_rollback(txn, emu->store);
+    emu_txn_destroy(txn); /* publishes the UNDELETE events, in order with other changes */
     emu_store_unlock(emu->store);
-    emu_txn_destroy(txn); /* publishes the UNDELETE events once the lock is released */
     json_decref(errors);
     if (status == 200)
         *out = json_pack("{s:o}", "undeleted", done);

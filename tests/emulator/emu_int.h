@@ -201,6 +201,7 @@ struct emu {
     uint64_t cdc_commit_number;   /* ChangeEventHeader.commitNumber */
     uint64_t event_synthetic_seq; /* Order_Number__c "E<n>" of control-API events */
 
+    bool *cdc_off;        /* per sobject index: deselected from Change Data Capture */
     emu_bus_t *bus;       /* Streaming API events (own lock) */
     emu_cometd_t *cometd; /* Bayeux clients (guarded by the bus lock) */
 };

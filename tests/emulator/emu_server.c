@@ -214,10 +214,9 @@ emu_t *emu_create(const emu_options_t *opt, char *err, size_t err_size)
     emu->locators = json_object();
     emu->locator_order = json_array();
     emu->faults = emu_faults_create();
-    emu->bus = emu_bus_create(emu->opt.event_retention_hours,
-                              emu->opt.event_max_per_channel > 0
-                                  ? (size_t)emu->opt.event_max_per_channel
-                                  : 0);
+    emu->bus = emu_bus_create(
+        emu->opt.event_retention_hours,
+        emu->opt.event_max_per_channel > 0 ? (size_t)emu->opt.event_max_per_channel : 0);
     emu->cometd = emu->bus ? emu_cometd_create(emu->bus, emu->opt.cometd_timeout_ms,
                                                emu->opt.cometd_client_expiry_ms)
                            : NULL;
@@ -234,6 +233,7 @@ emu_t *emu_create(const emu_options_t *opt, char *err, size_t err_size)
     }
     if (emu_load_data(emu, err, err_size) != 0)
         goto fail;
+    emu->cdc_off = calloc(emu->schema->nsobjects ? emu->schema->nsobjects : 1, sizeof(bool));
     return emu;
 fail:
     emu_destroy(emu);
@@ -268,6 +268,7 @@ void emu_destroy(emu_t *emu)
     emu_faults_destroy(emu->faults);
     emu_cometd_destroy(emu->cometd); /* after the server: no request holds a client */
     emu_bus_destroy(emu->bus);
+    free(emu->cdc_off);
     json_decref(emu->org_json);
     json_decref(emu->initial_records);
     json_decref(emu->calls_by_resource);

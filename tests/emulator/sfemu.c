@@ -47,6 +47,8 @@ static void usage(FILE *out)
         "  --cometd-client-expiry-ms N  a CometD client silent this long expires (default 40000)\n"
         "  --event-retention-hours H  events kept this long (default 72)\n"
         "  --event-max-per-channel N  events kept per channel, oldest leave first (default 50000)\n"
+        "  --cdc-entities L    objects with change events: all (default), none, or "
+        "Account,Contact\n"
         "  --records FILE      load records: {\"Account\":[{...}],...} (as POST /__sfemu/records)\n"
         "  --faults JSON       faults at start-up (as POST /__sfemu/faults), e.g.\n"
         "                      '{\"error\":{\"status\":503,\"errorCode\":\"SERVER_UNAVAILABLE\","
@@ -89,7 +91,8 @@ static void usage(FILE *out)
         "  POST   /__sfemu/bus/restart       forget clients, answer held connects; keep events\n"
         "  POST   /__sfemu/cometd/delay      {\"ms\":N,\"next\":K} delay the next K connect "
         "replies\n"
-        "  POST   /__sfemu/cometd/timeouts   {\"timeout_ms\":N,\"expiry_ms\":M}\n",
+        "  POST   /__sfemu/cometd/timeouts   {\"timeout_ms\":N,\"expiry_ms\":M}\n"
+        "  POST   /__sfemu/cdc               {\"entities\":\"all\"|\"none\"|[\"Account\",..]}\n",
         31, 62);
 }
 
@@ -139,6 +142,7 @@ int main(int argc, char **argv)
         OPT_COMETD_EXPIRY,
         OPT_RETENTION,
         OPT_MAX_EVENTS,
+        OPT_CDC,
         OPT_HELP
     };
     static const struct option longopts[] = {
@@ -158,13 +162,14 @@ int main(int argc, char **argv)
         {"cometd-client-expiry-ms", required_argument, NULL, OPT_COMETD_EXPIRY},
         {"event-retention-hours", required_argument, NULL, OPT_RETENTION},
         {"event-max-per-channel", required_argument, NULL, OPT_MAX_EVENTS},
+        {"cdc-entities", required_argument, NULL, OPT_CDC},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
     emu_options_t opt;
     memset(&opt, 0, sizeof(opt));
     opt.port = -1;
-    const char *records = NULL, *faults = NULL;
+    const char *records = NULL, *faults = NULL, *cdc = NULL;
     long latency = -1;
     sfb_log_level_t level = SFB_LOG_INFO;
     int c;
@@ -233,6 +238,9 @@ int main(int argc, char **argv)
                 opt.event_max_per_channel = v;
             break;
         }
+        case OPT_CDC:
+            cdc = optarg;
+            break;
         case OPT_HELP:
             usage(stdout);
             return 0;
@@ -261,6 +269,27 @@ int main(int argc, char **argv)
             goto done;
         }
         free(text);
+    }
+    if (cdc) {
+        /* "all" | "none" | "Account,Contact" -> {"entities": ...} */
+        char spec[2048];
+        size_t len = 0;
+        if (!strcmp(cdc, "all") || !strcmp(cdc, "none"))
+            snprintf(spec, sizeof(spec), "{\"entities\":\"%s\"}", cdc);
+        else {
+            len = (size_t)snprintf(spec, sizeof(spec), "{\"entities\":[\"");
+            for (const char *ch = cdc; *ch && len + 8 < sizeof(spec); ch++) {
+                if (*ch == ',')
+                    len += (size_t)snprintf(spec + len, sizeof(spec) - len, "\",\"");
+                else if (*ch != '"' && *ch != '\\')
+                    spec[len++] = *ch;
+            }
+            snprintf(spec + len, sizeof(spec) - len, "\"]}");
+        }
+        if (emu_control_apply(emu, "cdc", spec, err, sizeof(err)) != 0) {
+            fprintf(stderr, "sfemu: --cdc-entities: %s\n", err);
+            goto done;
+        }
     }
     if (faults && emu_control_apply(emu, "faults", faults, err, sizeof(err)) != 0) {
         fprintf(stderr, "sfemu: --faults: %s\n", err);

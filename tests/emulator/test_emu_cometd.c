@@ -582,6 +582,22 @@ static void test_change_data_capture(void **state)
         seen[k]++;
     }
     json_decref(ev);
+    /* Entity selection: Account deselected -> none of its changes are sent. */
+    t_control_ok("cdc", "{\"entities\":[\"Contact\"]}");
+    r = t_api(&env, "POST", "/sobjects/Account", "{\"Name\":\"not streamed\"}");
+    t_resp_free(&r);
+    r = t_api(&env, "POST", "/sobjects/Contact", "{\"LastName\":\"Streamed\"}");
+    t_resp_free(&r);
+    ev = t_events(cid, 1);
+    assert_int_equal(json_array_size(ev), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(t_cdc_header(json_array_get(ev, 0)), "entityName")),
+        "Contact");
+    json_decref(ev);
+    r = t_connect(cid); /* and nothing else (held the timeout) */
+    assert_int_equal(json_array_size(r.json), 1);
+    t_resp_free(&r);
+    t_control_ok("cdc", "{\"entities\":\"all\"}");
     /* Collections: one event per record, one transaction key; a rolled back
      * allOrNone call emits nothing. */
     r = t_api(
