@@ -275,8 +275,14 @@ uint64_t emu_bus_publish_text(emu_bus_t *bus, const char *channel, const char *d
     int64_t wall = emu_bus_wall_ms();
     char iso[32], tail[128];
     emu_bus_iso(wall, iso);
+    /* Sized once: events stay in memory for the retention window, so no
+     * slack (a default 4 KiB start would be 6x a change event). */
+    b.cap = strlen(data_text) + strlen(event_text) + (chtext ? strlen(chtext) : 0) + 128;
+    b.p = malloc(b.cap);
+    if (!b.p)
+        b.cap = 0;
     pthread_mutex_lock(&bus->lock);
-    emu_bus_chan_t *c = chtext ? emu_bus_chan_locked(bus, channel, true) : NULL;
+    emu_bus_chan_t *c = chtext && b.p ? emu_bus_chan_locked(bus, channel, true) : NULL;
     if (!c)
         goto done;
     emu_bus_prune(bus, c);
