@@ -346,7 +346,8 @@ static void test_queue_full_never_drops(void **unused)
                      KF_ERR_QUEUE_FULL);
     assert_true(now_ms() - t0 < 100); /* did not block */
     assert_non_null(strstr(errstr, "queue full"));
-    assert_int_equal(kf_producer_outq_len(producer), MAX);
+    /* outq_len also counts requests librdkafka has in flight (e.g. InitProducerId). */
+    assert_true(kf_producer_outq_len(producer) >= MAX);
     assert_int_equal(kf_producer_flush(producer, 300, errstr, sizeof(errstr)), KF_ERR_TIMED_OUT);
     rd_kafka_mock_broker_set_up(mcluster, 1);
     assert_int_equal(kf_producer_flush(producer, 20000, errstr, sizeof(errstr)), KF_OK);
