@@ -344,7 +344,7 @@ static void test_queue_full_never_drops(void **unused)
     assert_int_equal(kf_producer_produce(producer, "full", 0, "k", 1, "v", 1, NULL, 0,
                                          (void *)(intptr_t)MAX, errstr, sizeof(errstr)),
                      KF_ERR_QUEUE_FULL);
-    assert_true(now_ms() - t0 < 100); /* did not block */
+    assert_true(now_ms() - t0 < 1000); /* did not block (generous for loaded CI machines) */
     assert_non_null(strstr(errstr, "queue full"));
     /* outq_len also counts requests librdkafka has in flight (e.g. InitProducerId). */
     assert_true(kf_producer_outq_len(producer) >= MAX);
