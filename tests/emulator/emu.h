@@ -35,7 +35,7 @@ typedef struct emu_options {
     const char *tls_key;  /* PEM private key file */
     int token_ttl;        /* access-token lifetime in seconds, 0 = 7200 */
     long api_limit;       /* DailyApiRequests allocation, 0 = 15000 */
-    int threads;          /* HTTP worker threads, 0 = 8 */
+    int threads;          /* unused: the server runs a thread per connection (STREAMING.md) */
     size_t max_body;      /* request body bound in bytes, 0 = 32 MiB (larger gets 413) */
     /* Streaming API (STREAMING.md) */
     int cometd_timeout_ms;        /* how long /meta/connect is held, 0 = 110000 */
