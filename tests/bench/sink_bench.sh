@@ -154,8 +154,9 @@ light() {
         sed -n 's/^\([0-9]*\) .*"command_id":"\([^"]*\)".*/\2 \1/p' | sort >"$work/got"
     join "$work/sent" "$work/got" | awk '{ print $3 - $2 }' | sort -n >"$work/lat"
     awk '{ v[NR] = $1 } END {
-        printf "light load (100 commands/s, linger 50 ms, sfemu 0 ms): %d commands, latency produce -> result p50 %d ms, p99 %d ms, max %d ms\n",
-            NR, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1 > NR ? NR : int(NR * 0.99) + 1], v[NR] }' "$work/lat"
+        p50 = int(NR * 0.50) + 1; if (p50 > NR) p50 = NR
+        p99 = int(NR * 0.99) + 1; if (p99 > NR) p99 = NR
+        printf "light load (100 commands/s, linger 50 ms, sfemu 0 ms): %d commands, latency produce -> result p50 %d ms, p99 %d ms, max %d ms\n", NR, v[p50], v[p99], v[NR] }' "$work/lat"
 }
 
 rss10() {
@@ -178,6 +179,6 @@ rss10() {
 }
 
 echo "sink benchmark: N=$N, $(nproc) cores, $(git -C "$root" rev-parse --short HEAD)"
-for lat in ${LATENCIES:-0 100}; do backlog "$lat"; done
+for lat in ${LATENCIES-0 100}; do backlog "$lat"; done
 [[ -n ${BACKLOG_ONLY:-} ]] || light
 [[ -n ${BACKLOG_ONLY:-} ]] || rss10
