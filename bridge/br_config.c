@@ -26,6 +26,9 @@
 #define MAX_MESSAGE_BYTES 768
 
 static void vformat_at(br_cload_t *ld, char *buf, size_t size, int line, const char *path,
+                       const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+static void vformat_at(br_cload_t *ld, char *buf, size_t size, int line, const char *path,
                        const char *fmt, va_list ap)
 {
     char msg[MAX_MESSAGE_BYTES];
