@@ -25,7 +25,8 @@
 #define DEFAULT_MAX_BYTES    (16u * 1024 * 1024)
 #define DEFAULT_MAX_MESSAGES 10000
 #define DEFAULT_TIMEOUT_MS   110000L /* Salesforce's connect hold, until advice says */
-#define POLL_MARGIN_MS       30000L  /* on top of the hold before we call it dead */
+#define POLL_MARGIN_MAX_MS   30000L  /* on top of the hold before we call it dead */
+#define POLL_MARGIN_MIN_MS   5000L
 #define DISCONNECT_MS        2000L
 
 typedef struct {
@@ -565,7 +566,13 @@ static int connect_once(sf_cometd_t *c, sf_error_t **errp)
     json_array_append_new(msgs, m);
     m = NULL;
     c->stats.connects++;
-    if (post(c, msgs, c->advice_timeout_ms + POLL_MARGIN_MS, &batch, &err) != 0) {
+    /* A quarter of the hold on top of it (30 s on Salesforce's 110 s, at least 5 s):
+     * a server that keeps a connect past that is gone or its answer is lost. */
+    long margin = c->advice_timeout_ms / 4;
+    margin = margin < POLL_MARGIN_MIN_MS   ? POLL_MARGIN_MIN_MS
+             : margin > POLL_MARGIN_MAX_MS ? POLL_MARGIN_MAX_MS
+                                           : margin;
+    if (post(c, msgs, c->advice_timeout_ms + margin, &batch, &err) != 0) {
         if (err->kind == SF_ERR_AUTH && err->http_status == 401) {
             ret = on_auth_failure(c, "connect answered 401", errp);
             goto done;
@@ -573,6 +580,12 @@ static int connect_once(sf_cometd_t *c, sf_error_t **errp)
         if (err->kind == SF_ERR_PARSE || err->kind == SF_ERR_TOO_LARGE) {
             /* Events in it may be lost to us: rebuild the session from the last delivered id. */
             c->stats.bad_batches++;
+            session_drop(c);
+        } else if (err->kind == SF_ERR_TRANSPORT || err->kind == SF_ERR_HTTP) {
+            /* A connect whose answer we never read (timeout, reset, proxy error) may have
+             * carried events the server now counts as delivered to this client: the same
+             * session would go on after them. A new one resubscribes from the last id we
+             * delivered, so they come again (duplicates are dropped by replay id). */
             session_drop(c);
         }
         sf_set_err(errp, err);
