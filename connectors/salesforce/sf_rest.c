@@ -467,10 +467,11 @@ int sf_save_results_parse(const json_t *array, sf_save_result_t **results, size_
         res[i].success = json_is_true(success);
         res[i].created = json_is_true(json_object_get(r, "created"));
         res[i].id = sf_strdup(json_string_value(id));
+        *cnt = i + 1; /* from here on, the error path frees this record too */
         if (!res[i].success) {
             /* The per-record errors have the same shape as a REST error array. */
-            char *txt = json_dumps(errors ? errors : json_array(), JSON_COMPACT);
-            sf_error_t *err = txt && errors && json_array_size(errors) > 0
+            char *txt = errors ? json_dumps(errors, JSON_COMPACT) : NULL;
+            sf_error_t *err = txt && json_array_size(errors) > 0
                                   ? sf_error_from_response(0, txt, strlen(txt))
                                   : sf_error_new(SF_ERR_SALESFORCE, 0, "UNKNOWN_ERROR",
                                                  "record %zu failed without an error", i);
