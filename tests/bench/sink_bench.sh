@@ -39,7 +39,7 @@ trap cleanup EXIT
 
 bash "$root/tests/kafka/broker.sh" start "$work/kafka" >/dev/null
 boot=$(<"$work/kafka/bootstrap")
-"$sfemu" --port 0 --api-limit 100000000 >"$work/sfemu.out" 2>"$work/sfemu.log" &
+"$sfemu" --port 0 --api-limit 100000000 --cdc-entities none >"$work/sfemu.out" 2>"$work/sfemu.log" &
 pids+=($!)
 for _ in $(seq 100); do
     url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/sfemu.out" | head -1)
