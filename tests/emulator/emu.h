@@ -38,10 +38,10 @@ typedef struct emu_options {
     int threads;          /* unused: the server runs a thread per connection (STREAMING.md) */
     size_t max_body;      /* request body bound in bytes, 0 = 32 MiB (larger gets 413) */
     /* Streaming API (STREAMING.md) */
-    int cometd_timeout_ms;        /* how long /meta/connect is held, 0 = 110000 */
-    int cometd_client_expiry_ms;  /* a client silent this long expires, 0 = 40000 */
-    long event_retention_hours;   /* retention of events, 0 = 72 */
-    long event_max_per_channel;   /* events kept per channel, 0 = 50000 */
+    int cometd_timeout_ms;       /* how long /meta/connect is held, 0 = 110000 */
+    int cometd_client_expiry_ms; /* a client silent this long expires, 0 = 40000 */
+    long event_retention_hours;  /* retention of events, 0 = 72 */
+    long event_max_per_channel;  /* events kept per channel, 0 = 50000 */
 } emu_options_t;
 
 /* Loads the schema, org and records. Returns NULL and fills err on failure. */

@@ -408,6 +408,6 @@ void emu_server_stop(emu_t *emu)
     if (!emu->mhd)
         return;
     emu_cometd_shutdown(emu->cometd); /* held connects answer now, or the stop would wait */
-    MHD_stop_daemon(emu->mhd); /* closes the listen socket, joins the workers */
+    MHD_stop_daemon(emu->mhd);        /* closes the listen socket, joins the workers */
     emu->mhd = NULL;
 }
