@@ -64,6 +64,8 @@ sink = {
   linger_ms = 20;
   dedupe = ( { sobject = "Widget__c"; field = "Ext_Id__c"; } );
 };
+# The other direction: the org's platform events to Kafka.
+source = ( { org = "demo"; channel = "/event/Order_Event__e"; topic = "sf.events"; replay = "earliest"; } );
 CONF
 "$sfbridge" check -c "$work/quickstart.conf" >/dev/null
 
@@ -115,6 +117,14 @@ results | jq -c '{command_id, op, sobject, status, id, created, errors: [.errors
 say "dead letters (topic sf.deadletter): what was not a command"
 kcat -C -b "$boot" -t sf.deadletter -o beginning -e -q -f '%s\n' 2>/dev/null |
     jq -c '{reason, detail, value: (.value | @base64d)}'
+
+say "platform events from the org (topic sf.events, the source): the publish above came back"
+for _ in $(seq 100); do
+    kcat -C -b "$boot" -t sf.events -o beginning -e -q -f '%s\n' 2>/dev/null | grep -q . && break
+    sleep 0.1
+done
+kcat -C -b "$boot" -t sf.events -o beginning -e -q -f '%s\n' 2>/dev/null |
+    jq -c '{org, channel, replay_id, Order_Number__c: .payload.payload.Order_Number__c}'
 
 say "the records in the org: sfbridge org query"
 "$sfbridge" --log-level warn org -c "$work/quickstart.conf" --format table query "SELECT Id, Name, LastModifiedDate FROM Account"
