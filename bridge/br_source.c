@@ -467,6 +467,20 @@ static void *org_thread(void *arg)
                  : chan->start == SF_REPLAY_LATEST ? " (latest)"
                                                    : " (stored)");
     }
+    /* Rewrite the stored positions now: librdkafka (2.0) sends a new producer's
+     * first message to a partition only about a second after it is produced,
+     * and the state write would otherwise pay that after the events producer
+     * paid its own, leaving a run's first ~2 s unrecorded (a crash then repeats
+     * everything since the previous run's position). */
+    for (size_t i = 0; i < org->chan_cnt; i++) {
+        src_chan_t *chan = &org->chans[i];
+        if (chan->written == REPLAY_NONE)
+            continue;
+        char value[32];
+        int n = snprintf(value, sizeof(value), "%" PRId64, chan->written);
+        if (kf_state_put(org->state, chan->key, value, (size_t)n, errstr, sizeof(errstr)) != KF_OK)
+            SFB_WARN(org->conf->name, "state %s: %s", chan->key, errstr);
+    }
     if (org_cometd_build(org) != 0)
         goto fail;
 

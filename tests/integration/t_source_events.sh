@@ -75,20 +75,44 @@ read -r _ last <<<"$(publish 100)"
 bg_start sfbridge "$SFBRIDGE" run -c "$IT_DIR/src.conf"
 wait_ids "$first" "$last"
 
-# kill -9 during a steady stream, three times.
+# kill -9 during a steady stream, three times. After each kill, the ids on
+# the topic above the position the next run starts from (its "from replay id
+# X (stored)" line) are the in-flight window that run will deliver again.
+start_of_run() { # start_of_run LOG: the stored replay id a run started from
+    sed -n 's/.* -> '"$EV_TOPIC"' from replay id \([0-9]*\) (stored).*/\1/p' "$1" | tail -1
+}
 (for _ in $(seq 1 60); do publish 20 >/dev/null; sleep 0.1; done) &
 streamer=$!
-for _ in 1 2 3; do
+declare -a AT_KILL=()
+for k in 1 2 3; do
     sleep 1.5
     bg_signal sfbridge KILL
     bg_wait sfbridge || true
+    ids_on_topic >"$IT_DIR/kill$k.ids"
+    AT_KILL[k]=$IT_DIR/kill$k.ids
     bg_start sfbridge "$SFBRIDGE" run -c "$IT_DIR/src.conf"
+    wait_for 30 "run $((k + 1)) subscribed" grep -q "from replay id" "$IT_DIR/sfbridge.log"
+    cp "$IT_DIR/sfbridge.log" "$IT_DIR/run$((k + 1)).log"
 done
 wait "$streamer"
 read -r _ last <<<"$(publish 1)"
 wait_ids "$first" "$last"
 n=$(ids_on_topic | awk -v a="$first" -v b="$last" '$1>=a && $1<=b' | wc -l)
 assert_eq $((last - first + 1)) "$n" "replay ids cover the stream with no gap"
+# Duplicates are only those in flight at the kills: no more than the ids
+# already on the topic above where each next run started.
+window=0
+for k in 1 2 3; do
+    s=$(start_of_run "$IT_DIR/run$((k + 1)).log")
+    [[ -n $s ]] || fail "run $((k + 1)) did not start from a stored replay id"
+    w=$(awk -v s="$s" '$1 > s' "${AT_KILL[k]}" | wc -l)
+    log "kill $k: $(tail -1 "${AT_KILL[k]}") was the highest id on the topic, next run from $s: window $w"
+    window=$((window + w))
+done
+msgs=$(kcat -C -b "$KAFKA_BOOTSTRAP" -t "$EV_TOPIC" -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l)
+dups=$((msgs - n))
+log "$n events, $msgs messages: $dups duplicates; in-flight windows at the kills: $window"
+((dups <= window)) || fail "$dups duplicates but only $window events were in flight at the kills"
 
 # Change events from REST DML: key = record id.
 tok=$(curl -sf -d grant_type=client_credentials -d "client_id=$SFEMU_CLIENT_ID" \
