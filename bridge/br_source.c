@@ -467,8 +467,8 @@ static void *org_thread(void *arg)
                  : chan->start == SF_REPLAY_LATEST ? " (latest)"
                                                    : " (stored)");
     }
-    /* Rewrite the stored positions now: librdkafka (2.0) sends a new producer's
-     * first message to a partition only about a second after it is produced,
+    /* Rewrite the stored positions now: librdkafka (2.0; confluentinc/librdkafka
+     * PR #5032) sends a new producer's first message only about a second after it is produced,
      * and the state write would otherwise pay that after the events producer
      * paid its own, leaving a run's first ~2 s unrecorded (a crash then repeats
      * everything since the previous run's position). */
