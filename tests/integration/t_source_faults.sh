@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The source under Streaming API faults, with events published all along:
 # sfemu forgets the CometD client (403::Unknown client), restarts its bus,
-# expires every access token (401 on connect: token refresh), and holds a
-# connect reply (with the events it took) past the client's timeout. After
+# expires every access token (401 on connect: token refresh), holds a
+# connect reply (with the events it took) past the client's timeout, and
+# expires the CometD client of a frozen sfbridge. After
 # each fault new events must come through; at the end the replay ids on the
 # topic cover the whole stream with no gap.
 . "$(dirname "$0")/lib.sh"
@@ -53,6 +54,21 @@ sleep 1
 progress "cometd/delay past the client's timeout"
 (($(grep -c "session up" "$IT_DIR/sfbridge.log") > handshakes)) ||
     fail "no new session after a connect timed out"
+
+# The CometD session expires on the server side: client expiry down to 2 s,
+# sfbridge frozen (SIGSTOP) for 4 s. Its connect in flight is answered at
+# once (events come every 50 ms) and the client expires 2 s later; 4 s stays
+# under the client's own 7 s connect timeout, so on SIGCONT it reads that
+# reply, and its next connect meets 403::Unknown client.
+src_control emu1 cometd/timeouts '{"expiry_ms":2000}' >/dev/null
+unknown=$(grep -c "Unknown client" "$IT_DIR/sfbridge.log")
+bg_signal sfbridge STOP
+sleep 4
+bg_signal sfbridge CONT
+progress "the CometD client expired while sfbridge was frozen"
+(($(grep -c "Unknown client" "$IT_DIR/sfbridge.log") > unknown)) ||
+    fail "no 403::Unknown client after the client expired"
+src_control emu1 cometd/timeouts '{"expiry_ms":5000}' >/dev/null
 
 bg_stop streamer
 read -r _ last <<<"$(src_publish 1)"
