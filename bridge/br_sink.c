@@ -23,9 +23,12 @@
 #define POLL_MS_IDLE 50
 /* Partition numbers above this are not supported (memory per partition). */
 #define MAX_PARTITIONS 100000
-/* Messages held per partition while its batcher is full, before pausing it. */
-#define PENDING_MAX_MESSAGES 20000
-#define PENDING_MAX_BYTES    (8 * 1024 * 1024)
+/* Messages held while batchers are full, before a partition is paused: this
+ * much in all, shared by the assigned partitions, with a floor per partition. */
+#define PENDING_TOTAL_MESSAGES 20000
+#define PENDING_TOTAL_BYTES    (8 * 1024 * 1024)
+#define PENDING_MIN_MESSAGES   1000
+#define PENDING_MIN_BYTES      (256 * 1024)
 
 int64_t sink_now_ms(void)
 {
@@ -219,8 +222,8 @@ static void part_set_paused(sink_t *sink, sink_part_t *part, bool pause)
 
 /* Dispatches what may start, and pauses or resumes the partition. */
 static void pending_drain(sink_t *sink, sink_part_t *part, int64_t now);
-static bool pending_over_bound(const sink_part_t *part);
-static bool pending_under_half(const sink_part_t *part);
+static bool pending_over_bound(const sink_t *sink, const sink_part_t *part);
+static bool pending_under_half(const sink_t *sink, const sink_part_t *part);
 
 static void part_service(sink_t *sink, sink_part_t *part, int64_t now, bool force_close)
 {
@@ -244,10 +247,10 @@ static void part_service(sink_t *sink, sink_part_t *part, int64_t now, bool forc
         pending_drain(sink, part, now); /* room may have opened above */
     bool org_paused = part->org && sink_org_paused(part->org, now);
     bool want_pause;
-    if (part->revoked || *sink->stop || org_paused || pending_over_bound(part))
+    if (part->revoked || *sink->stop || org_paused || pending_over_bound(sink, part))
         want_pause = true;
     else if (part->paused)
-        want_pause = !pending_under_half(part); /* hysteresis */
+        want_pause = !pending_under_half(sink, part); /* hysteresis */
     else
         want_pause = false;
     part_set_paused(sink, part, want_pause);
@@ -392,6 +395,8 @@ static void update_ownership(sink_t *sink, bool release_all)
     }
 }
 
+static void pending_share(sink_t *sink);
+
 static void on_rebalance(void *opaque, kf_rebalance_t event, const kf_partition_t *parts,
                          size_t part_cnt)
 {
@@ -435,6 +440,7 @@ static void on_rebalance(void *opaque, kf_rebalance_t event, const kf_partition_
         }
     }
     update_ownership(sink, false);
+    pending_share(sink);
 }
 
 static void on_commit(void *opaque, kf_err_t err, const char *errstr, const kf_partition_t *parts,
@@ -514,15 +520,31 @@ static void apply_message(sink_t *sink, sink_part_t *part, kf_message_t *msg, in
     free(key);
 }
 
-static bool pending_over_bound(const sink_part_t *part)
+static bool pending_over_bound(const sink_t *sink, const sink_part_t *part)
 {
-    return part->pending_cnt >= PENDING_MAX_MESSAGES || part->pending_bytes >= PENDING_MAX_BYTES;
+    return part->pending_cnt >= sink->pending_max_msgs ||
+           part->pending_bytes >= sink->pending_max_bytes;
 }
 
-static bool pending_under_half(const sink_part_t *part)
+static bool pending_under_half(const sink_t *sink, const sink_part_t *part)
 {
-    return part->pending_cnt < PENDING_MAX_MESSAGES / 2 &&
-           part->pending_bytes < PENDING_MAX_BYTES / 2;
+    return part->pending_cnt < sink->pending_max_msgs / 2 &&
+           part->pending_bytes < sink->pending_max_bytes / 2;
+}
+
+/* Each assigned partition's share of the pending bound (after a rebalance). */
+static void pending_share(sink_t *sink)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sink->part_cap; i++)
+        n += sink->parts[i] != NULL;
+    n = n ? n : 1;
+    sink->pending_max_msgs = PENDING_TOTAL_MESSAGES / n;
+    if (sink->pending_max_msgs < PENDING_MIN_MESSAGES)
+        sink->pending_max_msgs = PENDING_MIN_MESSAGES;
+    sink->pending_max_bytes = PENDING_TOTAL_BYTES / n;
+    if (sink->pending_max_bytes < PENDING_MIN_BYTES)
+        sink->pending_max_bytes = PENDING_MIN_BYTES;
 }
 
 /* Takes ownership of msg: applied now, or queued until the batcher has room. */
@@ -726,6 +748,7 @@ int br_sink_run(const br_config_t *config, volatile sig_atomic_t *stop, char *er
     sink.stop = stop;
     pthread_mutex_init(&sink.done_mu, NULL);
     br_command_limits_init(&sink.limits);
+    pending_share(&sink);
     sink.limits.max_bytes = (size_t)config->sink.max_command_bytes;
     int rc = -1;
 
