@@ -11,6 +11,11 @@
 #define BR_EXIT_FAILURE 1 /* the work failed (a command is invalid, Salesforce said no, ...) */
 #define BR_EXIT_USAGE   2 /* bad usage or bad configuration */
 
+/* Set by main() when --log-level / --log-format were given: they win over the
+ * config's log section (CLI state of the one process, not daemon state). */
+extern int br_cli_log_level_given;
+extern int br_cli_log_format_given;
+
 /* sfbridge check -c FILE : load, validate and print the effective config (bridge/br_cli_check.c) */
 int br_cli_check(int argc, char **argv);
 

@@ -82,6 +82,9 @@ int br_cli_run(int argc, char **argv)
         fprintf(stderr, "sfbridge run: %s\n", errstr);
         return BR_EXIT_USAGE;
     }
+    /* The config's log section is the default; --log-level/--log-format win. */
+    sfb_log_init(br_cli_log_level_given ? sfb_log_level() : config->log.level,
+                 br_cli_log_format_given ? sfb_log_format() : config->log.format, 2);
     for (size_t i = 0; i < config->warnings_count; i++)
         SFB_WARN("config", "%s", config->warnings[i]);
 

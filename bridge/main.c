@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+int br_cli_log_level_given;
+int br_cli_log_format_given;
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
             printf("sfbridge %s\n", SFBRIDGE_VERSION);
             return BR_EXIT_OK;
         case 'l':
+            br_cli_log_level_given = 1;
             if (sfb_log_level_parse(optarg, &level) != 0) {
                 fprintf(stderr,
                         "sfbridge: --log-level: unknown level \"%s\" "
@@ -75,6 +79,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'f':
+            br_cli_log_format_given = 1;
             if (sfb_log_format_parse(optarg, &format) != 0) {
                 fprintf(stderr,
                         "sfbridge: --log-format: unknown format \"%s\" "

@@ -39,6 +39,10 @@ int sfb_log_format_parse(const char *name, sfb_log_format_t *format);
 
 bool sfb_log_enabled(sfb_log_level_t level);
 
+/* The threshold and format set by sfb_log_init(). */
+sfb_log_level_t sfb_log_level(void);
+sfb_log_format_t sfb_log_format(void);
+
 /*
  * Logs one line. `scope` tags the line with the org or instance it concerns
  * ("org=acme", "sink", "emu"); may be NULL. The message must never contain a

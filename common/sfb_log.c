@@ -47,6 +47,16 @@ int sfb_log_format_parse(const char *name, sfb_log_format_t *format)
     return -1;
 }
 
+sfb_log_level_t sfb_log_level(void)
+{
+    return log_threshold;
+}
+
+sfb_log_format_t sfb_log_format(void)
+{
+    return log_format;
+}
+
 bool sfb_log_enabled(sfb_log_level_t level)
 {
     return level <= log_threshold;
