@@ -95,6 +95,23 @@ static char *load_pem(const char *spec, char *errstr, size_t errstr_size)
     return buf;
 }
 
+/* Frees the copies of the configuration (secrets wiped). NULL-safe members. */
+static void org_free_config(sf_org_t *org)
+{
+    free(org->name);
+    free(org->login_url);
+    free(org->api_version);
+    free(org->ca_file);
+    free(org->client_id);
+    sf_secret_free(org->client_secret);
+    free(org->username);
+    sf_secret_free(org->password);
+    sf_secret_free(org->private_key_pem);
+    free(org->audience);
+    sf_secret_free(org->refresh_token_conf);
+    free(org->store_path);
+}
+
 sf_org_t *sf_org_create(const sf_org_config_t *conf, char *errstr, size_t errstr_size)
 {
     sf_org_t *org = NULL;
@@ -180,18 +197,7 @@ oom:
     sf_secret_free(key_pem);
     if (org) {
         /* Mutexes are not initialised yet: free the strings by hand. */
-        free(org->name);
-        free(org->login_url);
-        free(org->api_version);
-        free(org->ca_file);
-        free(org->client_id);
-        sf_secret_free(org->client_secret);
-        free(org->username);
-        sf_secret_free(org->password);
-        sf_secret_free(org->private_key_pem);
-        free(org->audience);
-        sf_secret_free(org->refresh_token_conf);
-        free(org->store_path);
+        org_free_config(org);
         free(org);
     }
     return NULL;
@@ -215,18 +221,7 @@ void sf_org_destroy(sf_org_t *org)
     pthread_cond_destroy(&org->tok_cond);
     pthread_mutex_destroy(&org->usage_lock);
     pthread_mutex_destroy(&org->describe_lock);
-    free(org->name);
-    free(org->login_url);
-    free(org->api_version);
-    free(org->ca_file);
-    free(org->client_id);
-    sf_secret_free(org->client_secret);
-    free(org->username);
-    sf_secret_free(org->password);
-    sf_secret_free(org->private_key_pem);
-    free(org->audience);
-    sf_secret_free(org->refresh_token_conf);
-    free(org->store_path);
+    org_free_config(org);
     OPENSSL_cleanse(org->store_key, sizeof(org->store_key));
     sf_secret_free(org->access_token);
     sf_secret_free(org->refresh_token);
