@@ -311,6 +311,26 @@ kf_err_t kf_consumer_committed(kf_consumer_t *consumer, const char *topic, int32
     return err;
 }
 
+/*
+ * After a resume, librdkafka (2.0.x) marks the partition fetchable but does
+ * not wake the broker thread that fetches it: fetching restarts only when that
+ * thread next wakes on its own, up to a second later, and a sink that pauses
+ * for back-pressure loses that second every time. A seek to the resume
+ * position does wake it ("seek done"), and changes nothing else: a pause
+ * already rewound the fetch position to the message after the last one
+ * kf_consumer_poll returned, which is exactly what rd_kafka_position reports.
+ * Best effort: if it fails, the fetch still restarts on the next wake-up.
+ */
+static void kf_consumer_wake_fetcher(kf_consumer_t *consumer, rd_kafka_topic_partition_list_t *list)
+{
+    if (rd_kafka_position(consumer->rk, list) != RD_KAFKA_RESP_ERR_NO_ERROR || list->elems[0].err ||
+        list->elems[0].offset < 0)
+        return; /* nothing returned yet: the fetcher starts from the committed offset */
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(consumer->rk, list, 0 /* async */);
+    if (error)
+        rd_kafka_error_destroy(error);
+}
+
 static kf_err_t kf_consumer_pause_resume(kf_consumer_t *consumer, const char *topic,
                                          int32_t partition, bool pause, char *errstr,
                                          size_t errstr_size)
@@ -327,6 +347,8 @@ static kf_err_t kf_consumer_pause_resume(kf_consumer_t *consumer, const char *to
     if (rerr)
         err = kf_set_err(errstr, errstr_size, KF_ERR_STATE, "%s %s [%d]: %s",
                          pause ? "pause" : "resume", topic, (int)partition, rd_kafka_err2str(rerr));
+    else if (!pause)
+        kf_consumer_wake_fetcher(consumer, list);
     rd_kafka_topic_partition_list_destroy(list);
     return err;
 }

@@ -5,6 +5,7 @@
 #   bash tests/bench/sink_bench.sh [BUILD_DIR]      (default build/)
 #   N=100000 LIGHT=1000 bash tests/bench/sink_bench.sh
 #   LATENCIES="0 100" BACKLOG_ONLY=1 BENCH_SINK="use_composite = true;" bash tests/bench/sink_bench.sh
+#   STEPS="backlog rss10" LATENCIES=0 BENCH_KAFKA='properties = { ... };' bash tests/bench/sink_bench.sh
 #
 # It starts its own real Kafka broker (tests/kafka/broker.sh) and sfemu, then:
 #   1. backlog: N insert commands already on a one-partition command topic,
@@ -106,7 +107,9 @@ backlog() {
     ctl counters/reset '{}'
     local calls0
     calls0=$(api_calls)
-    "$sfbridge" --log-level "${BENCH_LOG:-warn}" run -c "$work/backlog$lat.conf" 2>"$work/backlog$lat.log" &
+    # BENCH_WRAP="heaptrack -o FILE" or "perf record -g -o FILE --" profiles the
+    # run (its CPU and RSS figures are then the wrapper's, not sfbridge's).
+    ${BENCH_WRAP:-} "$sfbridge" --log-level "${BENCH_LOG:-warn}" run -c "$work/backlog$lat.conf" 2>"$work/backlog$lat.log" &
     local pid=$!
     pids+=($pid)
     wait_committed "$group" "$topic" "$N"
@@ -115,6 +118,7 @@ backlog() {
     hwm=$(proc_hwm_kb $pid)
     calls=$(($(api_calls) - calls0))
     kill -TERM $pid
+    [[ -z ${BENCH_WRAP:-} ]] || pkill -TERM -f "^$sfbridge --log-level" || true
     wait $pid || true
     kcat -C -b "$boot" -t "$topic.res" -o beginning -e -q -f '%T\n' 2>/dev/null | sort -n >"$work/ts$lat"
     local first last
@@ -169,16 +173,24 @@ rss10() {
         kcat -P -b "$boot" -t "$topic" -p "$p" -l "$work/rss$p.jsonl"
     done
     write_config "$work/rss.conf" "$group" "$topic" 10 10
-    "$sfbridge" --log-level warn run -c "$work/rss.conf" 2>"$work/rss.log" &
+    ${BENCH_WRAP:-} "$sfbridge" --log-level warn run -c "$work/rss.conf" 2>"$work/rss.log" &
     local pid=$!
     pids+=($pid)
     wait_committed "$group" "$topic" 20000
     echo "10 orgs, 10 partitions, 20,000 commands: sfbridge peak RSS $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(proc_hwm_kb $pid)") MB, $(ls /proc/$pid/task | wc -l) threads"
     kill -TERM $pid
+    [[ -z ${BENCH_WRAP:-} ]] || pkill -TERM -f "^$sfbridge --log-level" || true
     wait $pid || true
 }
 
 echo "sink benchmark: N=$N, $(nproc) cores, $(git -C "$root" rev-parse --short HEAD)"
-for lat in ${LATENCIES-0 100}; do backlog "$lat"; done
-[[ -n ${BACKLOG_ONLY:-} ]] || light
-[[ -n ${BACKLOG_ONLY:-} ]] || rss10
+# STEPS picks some of the three (BACKLOG_ONLY=1 is STEPS=backlog).
+steps=${STEPS:-backlog light rss10}
+[[ -z ${BACKLOG_ONLY:-} ]] || steps=backlog
+for step in $steps; do
+    case $step in
+    backlog) for lat in ${LATENCIES-0 100}; do backlog "$lat"; done ;;
+    light | rss10) "$step" ;;
+    *) echo "sink_bench: unknown step $step" >&2; exit 2 ;;
+    esac
+done
