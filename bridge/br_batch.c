@@ -130,7 +130,15 @@ int br_batcher_add(br_batcher_t *b, int op, const char *sobject, const char *key
 
 bool br_batcher_has_room(const br_batcher_t *b)
 {
-    return b->held < b->max_in_flight + 2;
+    if (b->held < b->max_in_flight + 2)
+        return true;
+    /* At the bound, an open batch that is not full may still be filled:
+     * refusing would let it linger out half empty behind slow calls, and a
+     * backlog would then go out in smaller batches (more API calls). The
+     * next command may instead close it and open one more, so the bound is
+     * max_in_flight + 3 batches. */
+    const batch_node_t *open = open_node(b);
+    return open && open->batch.count < open->batch.capacity && b->held < b->max_in_flight + 3;
 }
 
 void br_batcher_tick(br_batcher_t *b, int64_t now_ms, bool force)

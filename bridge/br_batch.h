@@ -59,7 +59,9 @@ void br_batcher_destroy(br_batcher_t *b);
 int br_batcher_add(br_batcher_t *b, int op, const char *sobject, const char *key, int64_t offset,
                    void *opaque, int64_t now_ms);
 
-/* False when the batcher holds max_in_flight + 2 batches or more: pause the partition. */
+/* False when the batcher holds max_in_flight + 2 batches or more and the
+ * last is not an open batch with room (max_in_flight + 3 at most): stop
+ * adding (the sink holds or pauses the partition). */
 bool br_batcher_has_room(const br_batcher_t *b);
 
 /* Closes the open batch if it has lingered linger_ms (or if force is true). */

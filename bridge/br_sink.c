@@ -278,11 +278,16 @@ static sink_part_t *part_create(sink_t *sink, int32_t partition)
     part->partition = partition;
     part->org = org_of_partition(sink, partition);
     part->committed = KF_OFFSET_NONE;
-    part->batcher =
-        br_batcher_create((size_t)sc->batch_size, sc->linger_ms, (size_t)sc->max_in_flight);
-    /* Items held: batches in flight + waiting + open, plus results waiting
-     * for their acknowledgement; dead letters count too. */
-    size_t capacity = (size_t)(sc->max_in_flight + 4) * (size_t)sc->batch_size * 4 + 1024;
+    /* max_in_flight is the org's concurrent calls. With composite a call
+     * carries up to five batches, so a partition may have that many more
+     * batches out: the ones waiting for a busy worker are what a worker
+     * packs into its next /composite call. */
+    size_t batches_out =
+        (size_t)sc->max_in_flight * (sc->use_composite ? COMPOSITE_MAX_BATCHES : 1);
+    part->batcher = br_batcher_create((size_t)sc->batch_size, sc->linger_ms, batches_out);
+    /* Items held: batches out + waiting + open, plus results waiting for
+     * their acknowledgement; dead letters count too. */
+    size_t capacity = (batches_out + 4) * (size_t)sc->batch_size * 2 + 1024;
     part->tracker_capacity = capacity - 1; /* one slot for a dead letter */
     if (!part->batcher || kf_tracker_create(capacity, &part->tracker) != KF_OK) {
         br_batcher_destroy(part->batcher);

@@ -15,6 +15,10 @@
 #include "kf.h"
 #include "sf.h"
 
+/* Most batches one /composite call carries: 5 collections of up to 200
+ * records (Salesforce's limit for sObject Collections subrequests). */
+#define COMPOSITE_MAX_BATCHES 5
+
 struct sink;
 struct sink_part;
 struct sink_org;
@@ -81,7 +85,8 @@ typedef struct sink_job {
     struct sink_job *next;
 } sink_job_t;
 
-/* One org: its client and workers. `mu` protects queue, paused_until_ms and stopping. */
+/* One org: its client and workers. `mu` protects the queue, idle_workers,
+ * paused_until_ms and stopping. */
 typedef struct sink_org {
     struct sink *sink;
     const br_config_org_t *conf;
@@ -91,6 +96,8 @@ typedef struct sink_org {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     sink_job_t *queue_head, *queue_tail;
+    size_t queue_len;        /* jobs in the queue */
+    size_t idle_workers;     /* workers waiting for a job */
     int64_t paused_until_ms; /* REQUEST_LIMIT_EXCEEDED or usage above max_api_usage_pct */
     int pause_level;         /* consecutive pauses, for the backoff */
     bool stopping;

@@ -427,10 +427,6 @@ static void execute_batch(sink_org_t *org, sink_job_t *job)
     free(pending);
 }
 
-/* Most batches one /composite call carries: 5 collections of up to 200
- * records (Salesforce's limit for sObject Collections subrequests). */
-#define COMPOSITE_MAX_BATCHES 5
-
 /* The composite subrequest of one batch's pending items (new reference). */
 static json_t *collection_subrequest(sink_org_t *org, const br_batch_t *batch,
                                      sink_item_t **pending, size_t cnt, const char *ref)
@@ -559,21 +555,35 @@ static void *worker_main(void *arg)
     sink_org_t *org = arg;
     for (;;) {
         pthread_mutex_lock(&org->mu);
-        while (!org->queue_head && !org->stopping)
+        while (!org->queue_head && !org->stopping) {
+            org->idle_workers++;
             pthread_cond_wait(&org->cv, &org->mu);
+            org->idle_workers--;
+        }
         if (!org->queue_head) { /* stopping and nothing left */
             pthread_mutex_unlock(&org->mu);
             break;
         }
-        /* With use_composite, take the batches queued behind it too (up to
-         * five) and send them in one /composite call. */
-        sink_job_t *jobs[COMPOSITE_MAX_BATCHES];
+        /* With use_composite, take a fair share of the queued batches (up
+         * to five) and send them in one /composite call. The share leaves
+         * one batch for each idle worker first: packing batches into one
+         * call while a worker idles would trade concurrency for fewer
+         * calls, and with the added latency of a real org that halves the
+         * throughput of a partition. */
+        sink_job_t *jobs[COMPOSITE_MAX_BATCHES] = {0};
         size_t njobs = 0;
-        size_t max = org->sink->config->sink.use_composite ? COMPOSITE_MAX_BATCHES : 1;
+        size_t max = 1;
+        if (org->sink->config->sink.use_composite) {
+            size_t takers = org->idle_workers + 1;
+            max = (org->queue_len + takers - 1) / takers;
+            if (max > COMPOSITE_MAX_BATCHES)
+                max = COMPOSITE_MAX_BATCHES;
+        }
         while (org->queue_head && njobs < max) {
             jobs[njobs] = org->queue_head;
             org->queue_head = org->queue_head->next;
             jobs[njobs++]->next = NULL;
+            org->queue_len--;
         }
         if (!org->queue_head)
             org->queue_tail = NULL;
@@ -634,6 +644,7 @@ void sink_org_submit(sink_org_t *org, sink_job_t *job)
     else
         org->queue_head = job;
     org->queue_tail = job;
+    org->queue_len++;
     pthread_cond_signal(&org->cv);
     pthread_mutex_unlock(&org->mu);
 }

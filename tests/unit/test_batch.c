@@ -115,6 +115,29 @@ static void test_in_flight_limit_and_room(void **state)
     br_batcher_destroy(b);
 }
 
+/* At the bound, a partly filled open batch still takes commands (it would
+ * otherwise linger out half empty), but a change of op that would open yet
+ * another batch is refused after it. */
+static void test_room_for_open_batch_at_bound(void **state)
+{
+    (void)state;
+    br_batcher_t *b = br_batcher_create(2, 1000, 1);
+    br_batcher_add(b, OP_INSERT, "Lead", NULL, 0, NULL, 0);
+    br_batcher_add(b, OP_INSERT, "Lead", NULL, 1, NULL, 0); /* full: closed */
+    br_batcher_add(b, OP_INSERT, "Lead", NULL, 2, NULL, 0); /* open, 1 of 2; held 2 */
+    assert_int_equal(br_batcher_open_items(b), 1);
+    br_batch_t *x1 = br_batcher_next(b);
+    assert_non_null(x1);
+    br_batcher_add(b, OP_INSERT, "Lead", NULL, 3, NULL, 0);  /* fills it: held 2 */
+    br_batcher_add(b, OP_INSERT, "Lead", NULL, 4, NULL, 0);  /* held 3 == max_in_flight + 2 */
+    assert_true(br_batcher_has_room(b));                     /* the open one has room */
+    br_batcher_add(b, OP_UPDATE, "Lead", "001", 5, NULL, 0); /* closes it, opens a 4th */
+    assert_false(br_batcher_has_room(b));                    /* max_in_flight + 3 */
+    br_batcher_done(b, x1);
+    assert_true(br_batcher_has_room(b));
+    br_batcher_destroy(b);
+}
+
 static void count_drop(void *opaque, void *ctx)
 {
     (void)opaque;
@@ -223,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_change_of_op_or_sobject_closes),
         cmocka_unit_test(test_pipelining_needs_disjoint_keys),
         cmocka_unit_test(test_in_flight_limit_and_room),
+        cmocka_unit_test(test_room_for_open_batch_at_bound),
         cmocka_unit_test(test_discard_keeps_in_flight),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_random_workload_invariants),
