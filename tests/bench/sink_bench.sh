@@ -12,7 +12,9 @@
 #      sfbridge started, with sfemu adding 0 ms and then 100 ms to every call:
 #      commands/s (first to last result timestamp), API calls per 1,000
 #      commands (sfemu's counters), sfbridge CPU microseconds per command and
-#      peak RSS (/proc), and the ceiling in_flight x records_per_call / latency;
+#      peak RSS (/proc), and the ceiling in_flight x records_per_call / latency
+#      (with records_per_call both 200 and as measured);
+#   1b. collections: the same with use_composite = false;
 #   2. light load: LIGHT commands at 100 commands/s, p50/p99 latency from the
 #      command's produce timestamp to its result's timestamp;
 #   3. RSS with 10 orgs configured and 10 partitions busy.
@@ -94,16 +96,16 @@ wait_committed() { # GROUP TOPIC TOTAL
     exit 1
 }
 
-# backlog LATENCY_MS
+# backlog LATENCY_MS [SINK_SETTINGS [LABEL]]
 backlog() {
-    local lat=$1 topic=bench.backlog.$1.$$ group=bench.g.$1.$$
+    local lat=$1 extra=${2:-} label=${3:-} topic=bench.backlog.$1.$$.$RANDOM group=bench.g.$1.$$.$RANDOM
     ctl faults "{\"latency\":{\"fixed_ms\":$lat}}"
     "$admin" -b "$boot" create-topic "$topic" 1 >/dev/null
     "$admin" -b "$boot" create-topic "$topic.res" 1 >/dev/null
     "$admin" -b "$boot" create-topic "$topic.dlq" 1 >/dev/null
     gen "$N" "b$lat" >"$work/cmds.jsonl"
     kcat -P -b "$boot" -t "$topic" -p 0 -z lz4 -l "$work/cmds.jsonl"
-    write_config "$work/backlog$lat.conf" "$group" "$topic" 1 1
+    BENCH_SINK="${BENCH_SINK:-} $extra" write_config "$work/backlog$lat.conf" "$group" "$topic" 1 1
     ctl counters/reset '{}'
     local calls0
     calls0=$(api_calls)
@@ -124,11 +126,15 @@ backlog() {
     local first last
     first=$(head -1 "$work/ts$lat")
     last=$(tail -1 "$work/ts$lat")
-    awk -v n="$N" -v lat="$lat" -v first="$first" -v last="$last" -v cpu="$cpu" -v hwm="$hwm" -v calls="$calls" 'BEGIN {
+    awk -v n="$N" -v lat="$lat" -v first="$first" -v last="$last" -v cpu="$cpu" -v hwm="$hwm" -v calls="$calls" -v label="$label" 'BEGIN {
         secs = (last - first) / 1000; if (secs <= 0) secs = 0.001
-        printf "backlog, sfemu latency %3d ms: %6d commands in %6.2f s = %8.0f commands/s", lat, n, secs, n / secs
-        if (lat > 0) printf " (ceiling 4 x 200 / %.3f s = %.0f/s: %.0f%%)", lat / 1000, 800 / (lat / 1000), 100 * (n / secs) / (800 / (lat / 1000))
-        printf "\n    API calls per 1,000 commands: %.2f (%d calls)\n", calls * 1000 / n, calls
+        rpc = calls > 0 ? n / calls : 0
+        printf "backlog%s, sfemu latency %3d ms: %6d commands in %6.2f s = %8.0f commands/s\n", label, lat, n, secs, n / secs
+        if (lat > 0) {
+            printf "    ceiling in_flight x records_per_call / latency: 4 x 200 / %.3f s = %.0f/s, achieved %.0f%%\n", lat / 1000, 800 / (lat / 1000), 100 * (n / secs) / (800 / (lat / 1000))
+            printf "    at the measured %.0f records per call: 4 x %.0f / %.3f s = %.0f/s, achieved %.0f%%\n", rpc, rpc, lat / 1000, 4 * rpc / (lat / 1000), 100 * (n / secs) / (4 * rpc / (lat / 1000))
+        }
+        printf "    API calls per 1,000 commands: %.2f (%d calls, %.0f records per call)\n", calls * 1000 / n, calls, rpc
         printf "    sfbridge CPU per command: %.2f us (whole process lifetime, %.2f s CPU)\n", cpu / n, cpu / 1e6
         printf "    sfbridge peak RSS: %.1f MB\n", hwm / 1024 }'
 }
@@ -184,12 +190,14 @@ rss10() {
 }
 
 echo "sink benchmark: N=$N, $(nproc) cores, $(git -C "$root" rev-parse --short HEAD)"
-# STEPS picks some of the three (BACKLOG_ONLY=1 is STEPS=backlog).
-steps=${STEPS:-backlog light rss10}
+# STEPS picks some of the steps (BACKLOG_ONLY=1 is STEPS=backlog).
+steps=${STEPS:-backlog collections light rss10}
 [[ -z ${BACKLOG_ONLY:-} ]] || steps=backlog
 for step in $steps; do
     case $step in
     backlog) for lat in ${LATENCIES-0 100}; do backlog "$lat"; done ;;
+    # The same without composite: one sObject Collections call per batch.
+    collections) for lat in ${LATENCIES-0 100}; do backlog "$lat" "use_composite = false;" " (use_composite = false)"; done ;;
     light | rss10) "$step" ;;
     *) echo "sink_bench: unknown step $step" >&2; exit 2 ;;
     esac
