@@ -13,6 +13,7 @@
  * a hostile message costs at most O(max_bytes) time and memory.
  */
 #include "br_command.h"
+#include "sfb.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -673,66 +674,62 @@ const char *br_command_effective_id(const br_command_t *cmd, const char *topic, 
 /* ---- results ---- */
 
 /* Sets obj[key] to a string, checking UTF-8 and the schema's length bounds. */
-static int put_string(json_t *obj, const char *key, const char *s, size_t min, size_t max,
-                      char *errstr, size_t errstr_size)
+/* Writes `"key":"s"` (with a leading comma unless first), checking that s
+ * is UTF-8 of min..max characters. */
+static int put_string(sfb_buf_t *b, bool first, const char *key, const char *s, size_t min,
+                      size_t max, char *errstr, size_t errstr_size)
 {
     if (!s) {
         seterr(errstr, errstr_size, "%s: missing", key);
         return -1;
     }
     size_t len = strlen(s);
-    json_t *v = json_stringn(s, len);
-    if (!v) {
+    if (!first)
+        sfb_buf_append(b, ",", 1);
+    sfb_buf_json_cstring(b, key);
+    sfb_buf_append(b, ":", 1);
+    if (sfb_buf_json_string(b, s, len) != 0) {
         seterr(errstr, errstr_size, "%s: not valid UTF-8", key);
         return -1;
     }
     size_t chars = utf8_codepoints(s, len);
     if (chars < min || chars > max) {
-        json_decref(v);
         seterr(errstr, errstr_size, "%s: %zu characters, outside %zu..%zu", key, chars, min, max);
         return -1;
     }
-    return json_object_set_new(obj, key, v);
+    return 0;
 }
 
-static json_t *result_errors(const br_result_t *r, char *errstr, size_t errstr_size)
+static int put_errors(sfb_buf_t *b, const br_result_t *r, char *errstr, size_t errstr_size)
 {
-    json_t *arr = json_array();
-    if (!arr) {
-        seterr(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
+    sfb_buf_puts(b, ",\"errors\":[");
     for (size_t i = 0; i < r->errors_count; i++) {
         const br_result_error_t *e = &r->errors[i];
-        json_t *item = json_object();
-        if (!item || json_array_append_new(arr, item) != 0 ||
-            put_string(item, "code", e->code, 1, 255, errstr, errstr_size) != 0 ||
-            put_string(item, "message", e->message ? e->message : "", 0, SIZE_MAX, errstr,
+        sfb_buf_puts(b, i ? ",{" : "{");
+        if (put_string(b, true, "code", e->code, 1, 255, errstr, errstr_size) != 0 ||
+            put_string(b, false, "message", e->message ? e->message : "", 0, SIZE_MAX, errstr,
                        errstr_size) != 0)
-            goto fail;
-        json_t *fields = json_array();
-        if (!fields || json_object_set_new(item, "fields", fields) != 0)
-            goto fail;
+            return -1;
+        sfb_buf_puts(b, ",\"fields\":[");
         for (size_t f = 0; f < e->fields_count; f++) {
-            json_t *name = e->fields[f] ? json_string(e->fields[f]) : NULL;
-            if (!name || json_array_append_new(fields, name) != 0) {
+            if (f)
+                sfb_buf_append(b, ",", 1);
+            if (!e->fields[f] || sfb_buf_json_cstring(b, e->fields[f]) != 0) {
                 seterr(errstr, errstr_size, "errors[%zu].fields[%zu]: missing or not UTF-8", i, f);
-                goto fail;
+                return -1;
             }
         }
+        sfb_buf_puts(b, "]}");
     }
-    return arr;
-fail:
-    json_decref(arr);
-    return NULL;
+    sfb_buf_append(b, "]", 1);
+    return 0;
 }
 
 int br_result_to_json(const br_result_t *r, char **out, char *errstr, size_t errstr_size)
 {
     int rc = -1;
-    json_t *obj = NULL;
-    json_t *source = NULL;
-    json_t *errors = NULL;
+    sfb_buf_t b;
+    sfb_buf_init(&b);
     *out = NULL;
 
     /* The schema's cross-member rules first: a result the schema would reject
@@ -770,42 +767,49 @@ int br_result_to_json(const br_result_t *r, char **out, char *errstr, size_t err
         goto done;
     }
 
-    if (!(obj = json_object()) || !(source = json_object())) {
-        seterr(errstr, errstr_size, "out of memory");
+    /* Written straight into one buffer (the hot path: one result per
+     * command), members in the schema's order. */
+    sfb_buf_append(&b, "{", 1);
+    if (put_string(&b, true, "command_id", r->command_id, 1, 512, errstr, errstr_size) != 0 ||
+        put_string(&b, false, "org", r->org, 1, 255, errstr, errstr_size) != 0)
         goto done;
+    sfb_buf_puts(&b, ",\"source\":{");
+    if (put_string(&b, true, "topic", r->topic, 1, 249, errstr, errstr_size) != 0)
+        goto done;
+    sfb_buf_puts(&b, ",\"partition\":");
+    sfb_buf_int(&b, r->partition);
+    sfb_buf_puts(&b, ",\"offset\":");
+    sfb_buf_int(&b, r->offset);
+    sfb_buf_puts(&b, "},\"op\":\"");
+    sfb_buf_puts(&b, op_names[r->op]);
+    sfb_buf_append(&b, "\"", 1);
+    if (put_string(&b, false, "sobject", r->sobject, 1, BR_COMMAND_API_NAME_MAX, errstr,
+                   errstr_size) != 0)
+        goto done;
+    sfb_buf_puts(&b, r->ok ? ",\"status\":\"ok\"" : ",\"status\":\"error\"");
+    if (r->id) { /* checked above: 15 or 18 alphanumerics */
+        sfb_buf_puts(&b, ",\"id\":\"");
+        sfb_buf_puts(&b, r->id);
+        sfb_buf_append(&b, "\"", 1);
     }
-    if (put_string(obj, "command_id", r->command_id, 1, 512, errstr, errstr_size) != 0 ||
-        put_string(obj, "org", r->org, 1, 255, errstr, errstr_size) != 0 ||
-        put_string(source, "topic", r->topic, 1, 249, errstr, errstr_size) != 0 ||
-        json_object_set_new(source, "partition", json_integer(r->partition)) != 0 ||
-        json_object_set_new(source, "offset", json_integer(r->offset)) != 0 ||
-        json_object_set(obj, "source", source) != 0 ||
-        json_object_set_new(obj, "op", json_string(op_names[r->op])) != 0 ||
-        put_string(obj, "sobject", r->sobject, 1, BR_COMMAND_API_NAME_MAX, errstr, errstr_size) !=
-            0 ||
-        json_object_set_new(obj, "status", json_string(r->ok ? "ok" : "error")) != 0)
+    if (r->created >= 0)
+        sfb_buf_puts(&b, r->created ? ",\"created\":true" : ",\"created\":false");
+    if (r->rows >= 0) {
+        sfb_buf_puts(&b, ",\"rows\":");
+        sfb_buf_int(&b, r->rows);
+    }
+    if (put_errors(&b, r, errstr, errstr_size) != 0)
         goto done;
-    if (r->id && json_object_set_new(obj, "id", json_string(r->id)) != 0)
-        goto done;
-    if (r->created >= 0 && json_object_set_new(obj, "created", json_boolean(r->created)) != 0)
-        goto done;
-    if (r->rows >= 0 && json_object_set_new(obj, "rows", json_integer(r->rows)) != 0)
-        goto done;
-    if (!(errors = result_errors(r, errstr, errstr_size)) ||
-        json_object_set(obj, "errors", errors) != 0)
-        goto done;
-    if (json_object_set_new(obj, "attempts", json_integer(r->attempts)) != 0)
-        goto done;
-
-    if (!(*out = json_dumps(obj, JSON_COMPACT))) {
+    sfb_buf_puts(&b, ",\"attempts\":");
+    sfb_buf_int(&b, r->attempts);
+    sfb_buf_append(&b, "}", 1);
+    if (!(*out = sfb_buf_steal(&b))) {
         seterr(errstr, errstr_size, "out of memory");
         goto done;
     }
     rc = 0;
 
 done:
-    json_decref(errors);
-    json_decref(source);
-    json_decref(obj);
+    sfb_buf_free(&b);
     return rc;
 }

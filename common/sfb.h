@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     SFB_LOG_ERROR = 0,
@@ -82,5 +83,37 @@ char *sfb_redact_text(const char *text, char *out, size_t out_size);
  * access_token, refresh_token, assertion, code, code_verifier, token,
  * private_key, key, secret, signature (case-insensitive, exact name). */
 bool sfb_is_secret_name(const char *name, size_t len);
+
+/* ---- growable buffer and JSON text writer (sfb_json.c) ----
+ *
+ * For messages written on the hot path (results, request bodies): appending
+ * to one buffer instead of building a jansson tree and dumping it. A failed
+ * allocation sets `failed` and later appends do nothing, so a caller checks
+ * once at the end (sfb_buf_steal returns NULL). Not thread-safe per buffer.
+ */
+typedef struct {
+    char *data; /* NUL-terminated when not NULL */
+    size_t len;
+    size_t cap;
+    bool failed; /* out of memory, or a string that was not UTF-8 */
+} sfb_buf_t;
+
+void sfb_buf_init(sfb_buf_t *b);
+void sfb_buf_free(sfb_buf_t *b);
+/* Empties the buffer and keeps its storage, for reuse. */
+void sfb_buf_reset(sfb_buf_t *b);
+void sfb_buf_append(sfb_buf_t *b, const char *s, size_t n);
+void sfb_buf_puts(sfb_buf_t *b, const char *s);
+void sfb_buf_int(sfb_buf_t *b, int64_t v);
+/*
+ * Appends s[0..len) as a JSON string: quoted, with '"', '\\' and control
+ * characters escaped and other characters written as they are (as jansson's
+ * json_dumps does without flags). Returns -1 and sets `failed` if s is not
+ * well-formed UTF-8 (RFC 3629); a NUL inside is written as \u0000.
+ */
+int sfb_buf_json_string(sfb_buf_t *b, const char *s, size_t len);
+int sfb_buf_json_cstring(sfb_buf_t *b, const char *s);
+/* The text (caller frees), or NULL if anything failed; the buffer is left empty. */
+char *sfb_buf_steal(sfb_buf_t *b);
 
 #endif
