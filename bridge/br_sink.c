@@ -517,6 +517,10 @@ static void apply_message(sink_t *sink, sink_part_t *part, kf_message_t *msg, in
     item->offset = msg->offset;
     item->cmd = cmd;
     part->unacked++;
+    if (sink_item_take_record(sink, item) != 0) {
+        sink->fatal = true;
+        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
+    }
     if (br_batcher_add(part->batcher, (int)cmd->op, sobject_key, key, msg->offset, item, now) !=
         0) {
         sink->fatal = true;

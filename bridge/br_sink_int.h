@@ -33,9 +33,14 @@ typedef struct sink_item {
     struct sink_part *part;
     int64_t offset;
     uint64_t ticket;   /* the partition tracker's ticket for `offset` */
-    br_command_t *cmd; /* NULL for a dead letter */
-    char *command_id;  /* effective id (command_id or topic/partition/offset) */
-    char *out_json;    /* result or dead letter, built by the main thread, kept until acked */
+    br_command_t *cmd; /* NULL for a dead letter; its fields are moved to `record` */
+    /* The record's members as JSON text ("\"Name\":\"Acme\"", maybe ""),
+     * without the ones the worker writes (attributes, id, the external id):
+     * held as text rather than a parsed tree, it is what a request body is
+     * made of and takes a fraction of the memory. NULL for a delete. */
+    char *record;
+    char *command_id; /* effective id (command_id or topic/partition/offset) */
+    char *out_json;   /* result or dead letter, built by the main thread, kept until acked */
     char *out_key;
     const char *out_topic;
     /* Result, written by the worker. */
@@ -154,5 +159,8 @@ char *sink_dead_letter_json(const sink_t *sink, const kf_message_t *msg, const c
 void sink_item_set_error(sink_item_t *item, const char *code, const char *message,
                          char *const *fields, size_t field_cnt);
 void sink_item_free(sink_item_t *item);
+/* Moves item->cmd->fields into item->record (see there); -1 when out of
+ * memory or not writable (the fields stay). */
+int sink_item_take_record(const sink_t *sink, sink_item_t *item);
 
 #endif

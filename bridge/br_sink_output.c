@@ -33,11 +33,83 @@ void sink_item_set_error(sink_item_t *item, const char *code, const char *messag
     }
 }
 
+/* Writes one value of a command's fields. Strings, booleans, null and
+ * integers are written directly; anything else (reals, nested objects of
+ * relationship fields) goes through jansson, which writes it as before. */
+static void write_value(sfb_buf_t *b, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        sfb_buf_json_string(b, json_string_value(v), json_string_length(v));
+        return;
+    case JSON_TRUE:
+        sfb_buf_puts(b, "true");
+        return;
+    case JSON_FALSE:
+        sfb_buf_puts(b, "false");
+        return;
+    case JSON_NULL:
+        sfb_buf_puts(b, "null");
+        return;
+    case JSON_INTEGER:
+        sfb_buf_int(b, (int64_t)json_integer_value(v));
+        return;
+    default: {
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!text) {
+            b->failed = true;
+            return;
+        }
+        sfb_buf_puts(b, text);
+        free(text);
+        return;
+    }
+    }
+}
+
+int sink_item_take_record(const sink_t *sink, sink_item_t *item)
+{
+    br_command_t *cmd = item->cmd;
+    if (!cmd->fields)
+        return 0; /* delete: no record */
+    /* Members the worker writes itself replace the command's own. */
+    const char *skip1 = "attributes", *skip2 = NULL;
+    if (cmd->op == BR_OP_UPDATE)
+        skip2 = "id";
+    else if (cmd->op == BR_OP_UPSERT)
+        skip2 = cmd->ext_field;
+    else if (cmd->op == BR_OP_INSERT)
+        skip2 = sink_dedupe_field(sink->config, cmd->sobject);
+    sfb_buf_t b;
+    sfb_buf_init(&b);
+    const char *key;
+    json_t *value;
+    bool first = true;
+    json_object_foreach(cmd->fields, key, value)
+    {
+        if (strcmp(key, skip1) == 0 || (skip2 && strcmp(key, skip2) == 0))
+            continue;
+        if (!first)
+            sfb_buf_append(&b, ",", 1);
+        first = false;
+        sfb_buf_json_cstring(&b, key);
+        sfb_buf_append(&b, ":", 1);
+        write_value(&b, value);
+    }
+    item->record = sfb_buf_steal(&b);
+    if (!item->record)
+        return -1;
+    json_decref(cmd->fields);
+    cmd->fields = NULL;
+    return 0;
+}
+
 void sink_item_free(sink_item_t *item)
 {
     if (!item)
         return;
     br_command_destroy(item->cmd);
+    free(item->record);
     free(item->command_id);
     free(item->out_json);
     free(item->out_key);

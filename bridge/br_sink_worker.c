@@ -181,33 +181,68 @@ static const char *batch_dedupe(const sink_org_t *org, const br_batch_t *batch)
     return batch->op == BR_OP_INSERT ? sink_dedupe_field(org->sink->config, batch->sobject) : NULL;
 }
 
-/* The records of an insert/update/upsert/publish call, in pending order
- * (new reference), or NULL when out of memory. */
-static json_t *build_records(sink_org_t *org, const br_batch_t *batch, sink_item_t **pending,
-                             size_t cnt)
+/* Writes the records array of an insert/update/upsert/publish call, in
+ * pending order: each command's record text with the members the call needs
+ * (attributes.type; the id of an update; the external id of an upsert, or
+ * command_id in the dedupe field of an insert). */
+static void write_records(sfb_buf_t *b, sink_org_t *org, const br_batch_t *batch,
+                          sink_item_t **pending, size_t cnt)
 {
     const char *dedupe = batch_dedupe(org, batch);
-    json_t *records = json_array();
-    for (size_t i = 0; records && i < cnt; i++) {
+    sfb_buf_append(b, "[", 1);
+    for (size_t i = 0; i < cnt; i++) {
         const br_command_t *cmd = pending[i]->cmd;
-        /* The command's own fields object becomes the record (no copy: the
-         * worker owns the command while the batch is in flight, and a retry
-         * sets the same members again). */
-        json_t *rec = cmd->fields ? json_incref(cmd->fields) : json_object();
-        if (!rec) {
-            json_decref(records);
-            return NULL;
+        sfb_buf_puts(b, i ? ",{\"attributes\":{\"type\":" : "{\"attributes\":{\"type\":");
+        sfb_buf_json_cstring(b, cmd->sobject);
+        sfb_buf_append(b, "}", 1);
+        if (pending[i]->record && pending[i]->record[0]) {
+            sfb_buf_append(b, ",", 1);
+            sfb_buf_puts(b, pending[i]->record);
         }
-        json_object_set_new(rec, "attributes", json_pack("{s:s}", "type", cmd->sobject));
-        if (batch->op == BR_OP_UPDATE)
-            json_object_set_new(rec, "id", json_string(cmd->id));
-        else if (batch->op == BR_OP_UPSERT)
-            json_object_set_new(rec, cmd->ext_field, json_string(cmd->ext_value));
-        else if (dedupe)
-            json_object_set_new(rec, dedupe, json_string(pending[i]->command_id));
-        json_array_append_new(records, rec);
+        const char *key = NULL, *value = NULL;
+        if (batch->op == BR_OP_UPDATE) {
+            key = "id";
+            value = cmd->id;
+        } else if (batch->op == BR_OP_UPSERT) {
+            key = cmd->ext_field;
+            value = cmd->ext_value;
+        } else if (dedupe) {
+            key = dedupe;
+            value = pending[i]->command_id;
+        }
+        if (key) {
+            sfb_buf_append(b, ",", 1);
+            sfb_buf_json_cstring(b, key);
+            sfb_buf_append(b, ":", 1);
+            sfb_buf_json_cstring(b, value ? value : "");
+        }
+        sfb_buf_append(b, "}", 1);
     }
-    return records;
+    sfb_buf_append(b, "]", 1);
+}
+
+/* Method and path of the sObject Collections call of a save batch. */
+static const char *collection_target(sink_org_t *org, const br_batch_t *batch,
+                                     const br_command_t *first, char *path, size_t path_size)
+{
+    const char *ver = sf_org_api_version(org->sf);
+    const char *dedupe = batch_dedupe(org, batch);
+    if (batch->op == BR_OP_UPSERT || dedupe) {
+        snprintf(path, path_size, "/services/data/v%s/composite/sobjects/%s/%s", ver,
+                 first->sobject, batch->op == BR_OP_UPSERT ? first->ext_field : dedupe);
+        return "PATCH";
+    }
+    snprintf(path, path_size, "/services/data/v%s/composite/sobjects", ver);
+    return batch->op == BR_OP_UPDATE ? "PATCH" : "POST";
+}
+
+/* Writes {"allOrNone":false,"records":[...]}. */
+static void write_collection_body(sfb_buf_t *b, sink_org_t *org, const br_batch_t *batch,
+                                  sink_item_t **pending, size_t cnt)
+{
+    sfb_buf_puts(b, "{\"allOrNone\":false,\"records\":");
+    write_records(b, org, batch, pending, cnt);
+    sfb_buf_append(b, "}", 1);
 }
 
 /*
@@ -219,11 +254,7 @@ static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_
                             size_t cnt, sf_save_result_t **results, size_t *result_cnt,
                             sf_error_t **errp)
 {
-    const br_command_t *first = pending[0]->cmd;
-    const char *sobject = first->sobject;
-    const char *dedupe = batch_dedupe(org, batch);
     int rc = -1;
-
     if (batch->op == BR_OP_DELETE) {
         const char **ids = calloc(cnt, sizeof(*ids));
         if (!ids)
@@ -233,20 +264,18 @@ static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_
         rc = sf_collection_delete(org->sf, ids, cnt, false, results, result_cnt, errp);
         free(ids);
     } else {
-        json_t *records = build_records(org, batch, pending, cnt);
-        if (!records)
+        sfb_buf_t body;
+        sfb_buf_init(&body);
+        write_collection_body(&body, org, batch, pending, cnt);
+        if (body.failed) {
+            sfb_buf_free(&body);
             return -3;
-        if (batch->op == BR_OP_UPDATE)
-            rc = sf_collection_update(org->sf, records, false, results, result_cnt, errp);
-        else if (batch->op == BR_OP_UPSERT)
-            rc = sf_collection_upsert(org->sf, sobject, first->ext_field, records, false, results,
-                                      result_cnt, errp);
-        else if (dedupe)
-            rc = sf_collection_upsert(org->sf, sobject, dedupe, records, false, results, result_cnt,
-                                      errp);
-        else
-            rc = sf_collection_create(org->sf, records, false, results, result_cnt, errp);
-        json_decref(records);
+        }
+        char path[512];
+        const char *method = collection_target(org, batch, pending[0]->cmd, path, sizeof(path));
+        rc = sf_collection_save_text(org->sf, method, path, body.data, body.len, cnt, results,
+                                     result_cnt, errp);
+        sfb_buf_free(&body);
     }
     if (rc == 0 && *result_cnt != cnt) {
         /* Salesforce answers one SaveResult per record; anything else means we
@@ -427,45 +456,36 @@ static void execute_batch(sink_org_t *org, sink_job_t *job)
     free(pending);
 }
 
-/* The composite subrequest of one batch's pending items (new reference). */
-static json_t *collection_subrequest(sink_org_t *org, const br_batch_t *batch,
-                                     sink_item_t **pending, size_t cnt, const char *ref)
+/* Writes the composite subrequest of one batch's pending items. */
+static void write_subrequest(sfb_buf_t *b, sink_org_t *org, const br_batch_t *batch,
+                             sink_item_t **pending, size_t cnt, size_t ref)
 {
-    const char *ver = sf_org_api_version(org->sf);
-    const br_command_t *first = pending[0]->cmd;
-    const char *dedupe = batch_dedupe(org, batch);
-    char url[512];
     if (batch->op == BR_OP_DELETE) {
         /* ids are 15 or 18 alphanumerics (the parser checks): no escaping. */
-        size_t len = 4096 + cnt * 20;
-        char *del = malloc(len);
-        if (!del)
-            return NULL;
-        int n =
-            snprintf(del, len, "/services/data/v%s/composite/sobjects?allOrNone=false&ids=", ver);
-        for (size_t i = 0; i < cnt && n > 0 && (size_t)n < len; i++)
-            n += snprintf(del + n, len - (size_t)n, "%s%s", i ? "," : "", pending[i]->cmd->id);
-        json_t *sub =
-            json_pack("{s:s, s:s, s:s}", "method", "DELETE", "url", del, "referenceId", ref);
-        free(del);
-        return sub;
+        sfb_buf_puts(b, "{\"method\":\"DELETE\",\"url\":\"/services/data/v");
+        sfb_buf_puts(b, sf_org_api_version(org->sf));
+        sfb_buf_puts(b, "/composite/sobjects?allOrNone=false&ids=");
+        for (size_t i = 0; i < cnt; i++) {
+            if (i)
+                sfb_buf_append(b, ",", 1);
+            sfb_buf_puts(b, pending[i]->cmd->id);
+        }
+        sfb_buf_puts(b, "\",\"referenceId\":\"b");
+        sfb_buf_int(b, (int64_t)ref);
+        sfb_buf_puts(b, "\"}");
+        return;
     }
-    json_t *records = build_records(org, batch, pending, cnt);
-    if (!records)
-        return NULL;
-    const char *method = "POST";
-    if (batch->op == BR_OP_UPDATE) {
-        method = "PATCH";
-        snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects", ver);
-    } else if (batch->op == BR_OP_UPSERT || dedupe) {
-        method = "PATCH";
-        snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects/%s/%s", ver,
-                 first->sobject, batch->op == BR_OP_UPSERT ? first->ext_field : dedupe);
-    } else {
-        snprintf(url, sizeof(url), "/services/data/v%s/composite/sobjects", ver);
-    }
-    return json_pack("{s:s, s:s, s:s, s:{s:b, s:o}}", "method", method, "url", url, "referenceId",
-                     ref, "body", "allOrNone", 0, "records", records);
+    char path[512];
+    const char *method = collection_target(org, batch, pending[0]->cmd, path, sizeof(path));
+    sfb_buf_puts(b, "{\"method\":");
+    sfb_buf_json_cstring(b, method);
+    sfb_buf_puts(b, ",\"url\":");
+    sfb_buf_json_cstring(b, path);
+    sfb_buf_puts(b, ",\"referenceId\":\"b");
+    sfb_buf_int(b, (int64_t)ref);
+    sfb_buf_puts(b, "\",\"body\":");
+    write_collection_body(b, org, batch, pending, cnt);
+    sfb_buf_append(b, "}", 1);
 }
 
 /*
@@ -480,29 +500,35 @@ static void execute_composite(sink_org_t *org, sink_job_t **jobs, size_t n)
     sink_item_t **pending[COMPOSITE_MAX_BATCHES] = {0};
     size_t pending_cnt[COMPOSITE_MAX_BATCHES] = {0};
     int sub_of[COMPOSITE_MAX_BATCHES];
-    json_t *subs = json_array();
+    size_t nsubs = 0;
     json_t *out = NULL;
     sf_error_t *err = NULL;
+    sfb_buf_t body;
+    sfb_buf_init(&body);
+    sfb_buf_puts(&body, "{\"allOrNone\":false,\"compositeRequest\":[");
 
     for (size_t j = 0; j < n; j++) {
         sub_of[j] = -1;
         pending[j] = collect_pending(jobs[j]->batch, &pending_cnt[j]);
-        if (!pending[j] || pending_cnt[j] == 0 || !subs)
+        if (!pending[j] || pending_cnt[j] == 0)
             continue;
-        char ref[32];
-        snprintf(ref, sizeof(ref), "b%zu", j);
-        json_t *sub = collection_subrequest(org, jobs[j]->batch, pending[j], pending_cnt[j], ref);
-        if (sub) {
-            sub_of[j] = (int)json_array_size(subs);
-            json_array_append_new(subs, sub);
-        }
+        if (nsubs)
+            sfb_buf_append(&body, ",", 1);
+        write_subrequest(&body, org, jobs[j]->batch, pending[j], pending_cnt[j], j);
+        sub_of[j] = (int)nsubs++;
+    }
+    sfb_buf_puts(&body, "]}");
+    if (body.failed) { /* out of memory: each batch goes through its own retry loop */
+        nsubs = 0;
+        for (size_t j = 0; j < n; j++)
+            sub_of[j] = -1;
     }
     bool called = false;
-    if (subs && json_array_size(subs) > 0 && wait_unpaused(org)) {
+    if (nsubs > 0 && wait_unpaused(org)) {
         for (size_t j = 0; j < n; j++)
             for (size_t i = 0; sub_of[j] >= 0 && i < pending_cnt[j]; i++)
                 pending[j][i]->attempts = 1;
-        called = sf_composite(org->sf, subs, false, &out, &err) == 0;
+        called = sf_composite_text(org->sf, body.data, body.len, nsubs, &out, &err) == 0;
         if (!called && err) {
             for (size_t j = 0; j < n; j++)
                 for (size_t i = 0; sub_of[j] >= 0 && i < pending_cnt[j]; i++)
@@ -518,16 +544,17 @@ static void execute_composite(sink_org_t *org, sink_job_t **jobs, size_t n)
         if (called && sub_of[j] >= 0) {
             json_t *resp = json_array_get(out, (size_t)sub_of[j]);
             long status = (long)json_integer_value(json_object_get(resp, "httpStatusCode"));
-            json_t *body = json_object_get(resp, "body");
+            json_t *sub_body = json_object_get(resp, "body");
             sf_save_result_t *results = NULL;
             size_t result_cnt = 0;
             sf_error_t *perr = NULL;
-            if (status == 200 && sf_save_results_parse(body, &results, &result_cnt, &perr) == 0 &&
+            if (status == 200 &&
+                sf_save_results_parse(sub_body, &results, &result_cnt, &perr) == 0 &&
                 result_cnt == pending_cnt[j]) {
                 pending_cnt[j] =
                     apply_save_results(org, jobs[j]->batch, pending[j], pending_cnt[j], results);
             } else if (status >= 300) {
-                char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+                char *text = sub_body ? json_dumps(sub_body, JSON_COMPACT) : NULL;
                 sf_error_t *sub_err =
                     sf_error_from_response(status, text ? text : "", text ? strlen(text) : 0);
                 for (size_t i = 0; sub_err && i < pending_cnt[j]; i++)
@@ -545,7 +572,7 @@ static void execute_composite(sink_org_t *org, sink_job_t **jobs, size_t n)
     next:
         free(pending[j]);
     }
-    json_decref(subs);
+    sfb_buf_free(&body);
     json_decref(out);
     sf_error_destroy(err);
 }

@@ -250,6 +250,10 @@ int sf_describe(sf_org_t *org, const char *sobject, json_t **out, sf_error_t **e
  * answer or NULL for an empty body. 4xx/5xx are errors. */
 int sf_request(sf_org_t *org, const char *method, const char *path, const json_t *body,
                long *status, json_t **out, sf_error_t **errp);
+/* The same with a body the caller already wrote as JSON text (borrowed; may
+ * be NULL). The sink writes its request bodies straight into one buffer. */
+int sf_request_text(sf_org_t *org, const char *method, const char *path, const char *body,
+                    size_t body_len, long *status, json_t **out, sf_error_t **errp);
 
 /* Records. `fields` is borrowed. */
 int sf_record_create(sf_org_t *org, const char *sobject, const json_t *fields, char **id,
@@ -305,6 +309,19 @@ int sf_collection_delete(sf_org_t *org, const char *const *ids, size_t id_cnt, b
  * {method,url,referenceId,body?}). (out) the compositeResponse array. */
 int sf_composite(sf_org_t *org, const json_t *subrequests, bool all_or_none, json_t **out,
                  sf_error_t **errp);
+
+/*
+ * The same calls with the body already written as JSON text (borrowed):
+ * a collections body {"allOrNone":..,"records":[..record_cnt..]} sent with
+ * `method` to `path` (as for sf_request), answered like sf_collection_*; and
+ * a whole composite body {"allOrNone":..,"compositeRequest":[..]} of
+ * subrequest_cnt subrequests, answered like sf_composite.
+ */
+int sf_collection_save_text(sf_org_t *org, const char *method, const char *path, const char *body,
+                            size_t body_len, size_t record_cnt, sf_save_result_t **results,
+                            size_t *cnt, sf_error_t **errp);
+int sf_composite_text(sf_org_t *org, const char *body, size_t body_len, size_t subrequest_cnt,
+                      json_t **out, sf_error_t **errp);
 
 /* ------------------------------------------------------------------ query */
 

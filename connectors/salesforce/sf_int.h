@@ -107,6 +107,10 @@ char *sf_auth_id_url(sf_org_t *org);
 int sf_rest_call(sf_org_t *org, const char *method, const char *path, const json_t *body,
                  const char *if_modified_since, int batch_size, sf_http_resp_t *resp,
                  sf_error_t **errp);
+/* The same with a body already written as JSON text (may be NULL). */
+int sf_rest_call_text(sf_org_t *org, const char *method, const char *path, const char *body_txt,
+                      size_t body_len, const char *if_modified_since, int batch_size,
+                      sf_http_resp_t *resp, sf_error_t **errp);
 
 /* Error helpers. */
 sf_error_t *sf_error_new(sf_error_kind_t kind, long status, const char *code, const char *fmt, ...)

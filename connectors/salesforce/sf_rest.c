@@ -38,7 +38,6 @@ int sf_rest_call(sf_org_t *org, const char *method, const char *path, const json
                  sf_error_t **errp)
 {
     char *body_txt = NULL;
-    int ret = -1;
     memset(resp, 0, sizeof(*resp));
     if (body) {
         body_txt = json_dumps(body, JSON_COMPACT);
@@ -47,6 +46,18 @@ int sf_rest_call(sf_org_t *org, const char *method, const char *path, const json
             return -1;
         }
     }
+    int ret = sf_rest_call_text(org, method, path, body_txt, body_txt ? strlen(body_txt) : 0,
+                                if_modified_since, batch_size, resp, errp);
+    free(body_txt);
+    return ret;
+}
+
+int sf_rest_call_text(sf_org_t *org, const char *method, const char *path, const char *body_txt,
+                      size_t body_len, const char *if_modified_since, int batch_size,
+                      sf_http_resp_t *resp, sf_error_t **errp)
+{
+    int ret = -1;
+    memset(resp, 0, sizeof(*resp));
     for (int attempt = 0; attempt < 2; attempt++) {
         char *token = NULL, *inst = NULL, *url = NULL;
         uint64_t gen = 0;
@@ -68,7 +79,7 @@ int sf_rest_call(sf_org_t *org, const char *method, const char *path, const json
                              .url = url,
                              .content_type = body_txt ? "application/json" : NULL,
                              .body = body_txt,
-                             .body_len = body_txt ? strlen(body_txt) : 0,
+                             .body_len = body_txt ? body_len : 0,
                              .bearer = token,
                              .if_modified_since = if_modified_since,
                              .batch_size = batch_size};
@@ -97,7 +108,6 @@ int sf_rest_call(sf_org_t *org, const char *method, const char *path, const json
         goto done;
     }
 done:
-    free(body_txt);
     return ret;
 }
 
@@ -128,6 +138,27 @@ int sf_request(sf_org_t *org, const char *method, const char *path, const json_t
     if (!path || (path[0] != '/' && strncmp(path, "http", 4) != 0))
         return bad_arg(errp, "path", path);
     if (sf_rest_call(org, method, path, body, NULL, 0, &resp, errp) != 0)
+        return -1;
+    if (status)
+        *status = resp.status;
+    if (out)
+        ret = parse_body(&resp, out, errp);
+    else
+        ret = 0;
+    sf_http_resp_clear(&resp);
+    return ret;
+}
+
+int sf_request_text(sf_org_t *org, const char *method, const char *path, const char *body,
+                    size_t body_len, long *status, json_t **out, sf_error_t **errp)
+{
+    sf_http_resp_t resp;
+    int ret = -1;
+    if (out)
+        *out = NULL;
+    if (!path || (path[0] != '/' && strncmp(path, "http", 4) != 0))
+        return bad_arg(errp, "path", path);
+    if (sf_rest_call_text(org, method, path, body, body_len, NULL, 0, &resp, errp) != 0)
         return -1;
     if (status)
         *status = resp.status;
@@ -494,16 +525,11 @@ bad:
     return -1;
 }
 
-static int collection_call(sf_org_t *org, const char *method, const char *path, const json_t *body,
-                           size_t expect, sf_save_result_t **results, size_t *cnt,
-                           sf_error_t **errp)
+/* The answer of a collections call: one SaveResult per record. Takes `res`. */
+static int collection_answer(json_t *res, long status, size_t expect, sf_save_result_t **results,
+                             size_t *cnt, sf_error_t **errp)
 {
-    json_t *res = NULL;
-    long status = 0;
-    int ret;
-    if (sf_request(org, method, path, body, &status, &res, errp) != 0)
-        return -1;
-    ret = sf_save_results_parse(res, results, cnt, errp);
+    int ret = sf_save_results_parse(res, results, cnt, errp);
     json_decref(res);
     if (ret == 0 && *cnt != expect) {
         sf_set_err(errp, sf_error_new(SF_ERR_PARSE, status, NULL, "%zu results for %zu records",
@@ -514,6 +540,36 @@ static int collection_call(sf_org_t *org, const char *method, const char *path, 
         return -1;
     }
     return ret;
+}
+
+static int collection_call(sf_org_t *org, const char *method, const char *path, const json_t *body,
+                           size_t expect, sf_save_result_t **results, size_t *cnt,
+                           sf_error_t **errp)
+{
+    json_t *res = NULL;
+    long status = 0;
+    if (sf_request(org, method, path, body, &status, &res, errp) != 0)
+        return -1;
+    return collection_answer(res, status, expect, results, cnt, errp);
+}
+
+int sf_collection_save_text(sf_org_t *org, const char *method, const char *path, const char *body,
+                            size_t body_len, size_t record_cnt, sf_save_result_t **results,
+                            size_t *cnt, sf_error_t **errp)
+{
+    json_t *res = NULL;
+    long status = 0;
+    *results = NULL;
+    *cnt = 0;
+    if (record_cnt == 0 || record_cnt > SF_COLLECTION_MAX) {
+        sf_set_err(errp, sf_error_new(SF_ERR_INVALID, 0, NULL,
+                                      "sObject Collections take 1 to %d records, not %zu",
+                                      SF_COLLECTION_MAX, record_cnt));
+        return -1;
+    }
+    if (sf_request_text(org, method, path, body, body_len, &status, &res, errp) != 0)
+        return -1;
+    return collection_answer(res, status, record_cnt, results, cnt, errp);
 }
 
 static int records_check(const json_t *records, sf_error_t **errp)
@@ -614,6 +670,32 @@ int sf_collection_delete(sf_org_t *org, const char *const *ids, size_t id_cnt, b
     return ret;
 }
 
+/* The compositeResponse array of a composite answer (new reference in *out). */
+static int composite_answer(const json_t *res, long status, size_t n, json_t **out,
+                            sf_error_t **errp)
+{
+    json_t *arr = json_object_get(res, "compositeResponse");
+    if (!json_is_array(arr) || json_array_size(arr) != n) {
+        sf_set_err(errp, sf_error_new(SF_ERR_PARSE, status, NULL,
+                                      "composite answer lacks one compositeResponse per "
+                                      "subrequest"));
+        return -1;
+    }
+    *out = json_incref(arr);
+    return 0;
+}
+
+static int composite_count_check(size_t n, sf_error_t **errp)
+{
+    if (n == 0 || n > SF_COMPOSITE_MAX) {
+        sf_set_err(errp, sf_error_new(SF_ERR_INVALID, 0, NULL,
+                                      "composite takes 1 to %d subrequests, not %zu",
+                                      SF_COMPOSITE_MAX, n));
+        return -1;
+    }
+    return 0;
+}
+
 int sf_composite(sf_org_t *org, const json_t *subrequests, bool all_or_none, json_t **out,
                  sf_error_t **errp)
 {
@@ -623,31 +705,34 @@ int sf_composite(sf_org_t *org, const json_t *subrequests, bool all_or_none, jso
     int ret = -1;
     size_t n = json_array_size(subrequests);
     *out = NULL;
-    if (!json_is_array(subrequests) || n == 0 || n > SF_COMPOSITE_MAX) {
-        sf_set_err(errp, sf_error_new(SF_ERR_INVALID, 0, NULL,
-                                      "composite takes 1 to %d subrequests, not %zu",
-                                      SF_COMPOSITE_MAX, n));
+    if (composite_count_check(json_is_array(subrequests) ? n : 0, errp) != 0)
         return -1;
-    }
     snprintf(path, sizeof(path), "/services/data/v%s/composite", org->api_version);
     body = json_pack("{s:b, s:O}", "allOrNone", all_or_none, "compositeRequest", subrequests);
     if (!body) {
         sf_set_err(errp, sf_error_new(SF_ERR_INTERNAL, 0, NULL, "out of memory"));
         return -1;
     }
-    if (sf_request(org, "POST", path, body, &status, &res, errp) != 0)
-        goto done;
-    json_t *arr = json_object_get(res, "compositeResponse");
-    if (!json_is_array(arr) || json_array_size(arr) != n) {
-        sf_set_err(errp, sf_error_new(SF_ERR_PARSE, status, NULL,
-                                      "composite answer lacks one compositeResponse per "
-                                      "subrequest"));
-        goto done;
-    }
-    *out = json_incref(arr);
-    ret = 0;
-done:
+    if (sf_request(org, "POST", path, body, &status, &res, errp) == 0)
+        ret = composite_answer(res, status, n, out, errp);
     json_decref(body);
+    json_decref(res);
+    return ret;
+}
+
+int sf_composite_text(sf_org_t *org, const char *body, size_t body_len, size_t subrequest_cnt,
+                      json_t **out, sf_error_t **errp)
+{
+    char path[256];
+    json_t *res = NULL;
+    long status = 0;
+    int ret = -1;
+    *out = NULL;
+    if (composite_count_check(subrequest_cnt, errp) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "/services/data/v%s/composite", org->api_version);
+    if (sf_request_text(org, "POST", path, body, body_len, &status, &res, errp) == 0)
+        ret = composite_answer(res, status, subrequest_cnt, out, errp);
     json_decref(res);
     return ret;
 }

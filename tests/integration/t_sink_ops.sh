@@ -32,12 +32,14 @@ produce 0 '{"op":"insert","sobject":"NoSuchThing__c","command_id":"bad1","fields
 produce 0 '{"op":"insert","sobject":"Account","command_id":"bad2","fields":{"Name":"x","NoSuchField__c":1}}'
 produce 0 '{"op":"insert","sobject":"Contact","command_id":"bad3","fields":{"FirstName":"NoLastName"}}'
 produce 0 '{"op":"insert","sobject":"Account","command_id":"a2","fields":{"Name":"After the bad ones"}}'
+# -- values of every JSON type, escapes and non-ASCII reach Salesforce as sent
+produce 0 '{"op":"insert","sobject":"Account","command_id":"t1","fields":{"Name":"Caf\u00e9 \"q\" \\ \t €","NumberOfEmployees":12,"AnnualRevenue":1000.5,"Description":null}}'
 # -- partition 1 (emu2) and partition 2 (no org)
 produce 1 '{"op":"insert","sobject":"Account","command_id":"o2","fields":{"Name":"Org two"}}'
 produce 2 '{"op":"insert","sobject":"Account","command_id":"lost","fields":{"Name":"nobody"}}'
 
-wait_results 9
-for id in a1 c1 w1 e1 a2 o2; do
+wait_results 10
+for id in a1 c1 w1 e1 a2 o2 t1; do
     r=$(result_of "$id")
     [[ $(jq -r .status <<<"$r") == ok ]] || fail "command $id: $r"
 done
@@ -55,6 +57,11 @@ assert_eq "invalid_command invalid_command not_json too_large unroutable" \
 assert_eq "this is not json" "$(jq -r 'select(.reason=="not_json").value' "$IT_DIR/dlq.jsonl" | base64 -d)" \
     "dead letter keeps the original bytes"
 
+t1=$(result_of t1 | jq -r .id)
+assert_eq '{"Name":"Café \"q\" \\ \t €","NumberOfEmployees":12,"AnnualRevenue":1000.5}' \
+    "$(emu_query emu1 "SELECT Name, NumberOfEmployees, AnnualRevenue FROM Account WHERE Id = '$t1'" | jq -c '.records[0] | del(.attributes)')" \
+    "field values of every type, as sent"
+
 # -- update and delete of the record a1 created: insert-then-update order
 acct=$(result_of a1 | jq -r .id)
 produce 0 "{\"op\":\"update\",\"sobject\":\"Account\",\"id\":\"$acct\",\"command_id\":\"u1\",\"fields\":{\"Name\":\"Acme v2\"}}"
@@ -62,7 +69,7 @@ produce 0 "{\"op\":\"update\",\"sobject\":\"Account\",\"id\":\"$acct\",\"command
 produce 0 '{"op":"upsert","sobject":"Widget__c","external_id":{"field":"Ext_Id__c","value":"W-1"},"command_id":"w2","fields":{"Name":"Sprocket 2"}}'
 contact=$(result_of c1 | jq -r .id)
 produce 0 "{\"op\":\"delete\",\"sobject\":\"Contact\",\"id\":\"$contact\",\"command_id\":\"d1\"}"
-wait_results 13
+wait_results 14
 for id in u1 u2 w2 d1; do
     [[ $(result_of "$id" | jq -r .status) == ok ]] || fail "command $id: $(result_of "$id")"
 done
@@ -72,7 +79,7 @@ assert_eq '"Acme v3"' "$(emu_query emu1 "SELECT Name FROM Account WHERE Id = '$a
 assert_eq 0 "$(emu_query emu1 "SELECT COUNT() FROM Contact WHERE Id = '$contact'" | jq .totalSize)" "deleted"
 # Each org got exactly its own commands.
 assert_eq 1 "$(emu_query emu2 'SELECT COUNT() FROM Account' | jq .totalSize)" "emu2 accounts"
-assert_eq 2 "$(emu_query emu1 'SELECT COUNT() FROM Account' | jq .totalSize)" "emu1 accounts"
+assert_eq 3 "$(emu_query emu1 'SELECT COUNT() FROM Account' | jq .totalSize)" "emu1 accounts"
 
 # What sfbridge wrote validates against result.v1 and dead_letter.v1 (ajv).
 validate_messages "$IT_DIR/results.jsonl" result
@@ -83,7 +90,7 @@ bg_stop sfbridge 30
 assert_eq 0 "$BG_RC" "sfbridge exit status after SIGTERM"
 grep -q "stopped:" "$IT_DIR/sfbridge.log" || fail "no clean stop line"
 committed=$(kafka_committed "$GROUP" "$CMD_TOPIC" | sort | xargs)
-assert_eq "0 16 1 1 2 1" "$committed" "committed offsets"
+assert_eq "0 17 1 1 2 1" "$committed" "committed offsets"
 # No secret in the logs.
 ! grep -q "$SFEMU_CLIENT_SECRET" "$IT_DIR/sfbridge.log" || fail "client secret in the log"
 it_pass
