@@ -420,7 +420,8 @@ static const br_ckey_t sink_keys[] = {
      .idef = 4,
      .min = 1,
      .max = 64,
-     .desc = "Batches of one org in flight at once (where order allows)."},
+     .desc = "Salesforce calls of one org in flight at once (where order allows); each "
+             "carries one batch, or up to five with use_composite."},
     {.name = "max_command_bytes",
      .type = BR_CT_INT,
      .offset = offsetof(br_config_sink_t, max_command_bytes),
@@ -456,8 +457,8 @@ static const br_ckey_t sink_keys[] = {
      .type = BR_CT_BOOL,
      .offset = offsetof(br_config_sink_t, use_composite),
      .idef = 1,
-     .desc = "When several batches of one org wait for a worker, send up to five of them "
-             "(1,000 records) in one /composite call: one API call instead of five."},
+     .desc = "When more batches of one org wait than workers are idle, send up to five of "
+             "them (1,000 records) in one /composite call: one API call instead of five."},
     END,
 };
 
