@@ -131,21 +131,16 @@ static int parse_body(const sf_http_resp_t *resp, json_t **out, sf_error_t **err
 int sf_request(sf_org_t *org, const char *method, const char *path, const json_t *body,
                long *status, json_t **out, sf_error_t **errp)
 {
-    sf_http_resp_t resp;
-    int ret = -1;
+    char *body_txt = NULL;
     if (out)
         *out = NULL;
-    if (!path || (path[0] != '/' && strncmp(path, "http", 4) != 0))
-        return bad_arg(errp, "path", path);
-    if (sf_rest_call(org, method, path, body, NULL, 0, &resp, errp) != 0)
+    if (body && !(body_txt = json_dumps(body, JSON_COMPACT))) {
+        sf_set_err(errp, sf_error_new(SF_ERR_INVALID, 0, NULL, "request body is not JSON"));
         return -1;
-    if (status)
-        *status = resp.status;
-    if (out)
-        ret = parse_body(&resp, out, errp);
-    else
-        ret = 0;
-    sf_http_resp_clear(&resp);
+    }
+    int ret = sf_request_text(org, method, path, body_txt, body_txt ? strlen(body_txt) : 0, status,
+                              out, errp);
+    free(body_txt);
     return ret;
 }
 
