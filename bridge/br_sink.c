@@ -516,16 +516,20 @@ static void apply_message(sink_t *sink, sink_part_t *part, kf_message_t *msg, in
     item->part = part;
     item->offset = msg->offset;
     item->cmd = cmd;
+    /* On failure the command is never sent (a record without its fields
+     * must not reach Salesforce) and its offset, admitted but never
+     * acknowledged, holds the commit back: the sink stops and the command is
+     * consumed again after the restart. */
+    if (sink_item_take_record(sink, item) != 0 ||
+        br_batcher_add(part->batcher, (int)cmd->op, sobject_key, key, msg->offset, item, now) !=
+            0) {
+        sink->fatal = true;
+        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
+        sink_item_free(item);
+        free(key);
+        return;
+    }
     part->unacked++;
-    if (sink_item_take_record(sink, item) != 0) {
-        sink->fatal = true;
-        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
-    }
-    if (br_batcher_add(part->batcher, (int)cmd->op, sobject_key, key, msg->offset, item, now) !=
-        0) {
-        sink->fatal = true;
-        snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
-    }
     free(key);
 }
 
