@@ -113,7 +113,8 @@ void sfb_buf_int(sfb_buf_t *b, int64_t v);
  */
 int sfb_buf_json_string(sfb_buf_t *b, const char *s, size_t len);
 int sfb_buf_json_cstring(sfb_buf_t *b, const char *s);
-/* The text (caller frees), or NULL if anything failed; the buffer is left empty. */
+/* The text, shrunk to fit (caller frees), or NULL if anything failed; the
+ * buffer is left empty. */
 char *sfb_buf_steal(sfb_buf_t *b);
 
 #endif

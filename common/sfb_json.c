@@ -90,6 +90,13 @@ char *sfb_buf_steal(sfb_buf_t *b)
         return NULL;
     b->data[b->len] = '\0';
     char *out = b->data;
+    /* What is stolen is usually kept (a result until Kafka acknowledges it,
+     * a record until its batch is done): give back the doubling slack. */
+    if (b->cap > b->len + 1) {
+        char *fit = realloc(out, b->len + 1);
+        if (fit)
+            out = fit;
+    }
     sfb_buf_init(b);
     return out;
 }
