@@ -29,6 +29,12 @@
 #define PENDING_TOTAL_BYTES    (8 * 1024 * 1024)
 #define PENDING_MIN_MESSAGES   1000
 #define PENDING_MIN_BYTES      (256 * 1024)
+/* Commands parsed and not yet acknowledged (batched, in flight, or waiting
+ * for their result's acknowledgement): this many in all, shared by the
+ * assigned partitions, with a floor of two batches per partition. One
+ * partition alone may use all of it, which keeps four composite calls of
+ * 1,000 records busy; ten share it without holding 2,000 commands each. */
+#define HELD_TOTAL_COMMANDS 10000
 
 int64_t sink_now_ms(void)
 {
@@ -44,13 +50,15 @@ int64_t sink_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Room for one more command: the batcher is not full, and the tracker can
+/* Room for one more command: the batcher is not full, the tracker can
  * remember it until its result is acknowledged (results wait for Kafka's
- * acknowledgement, e.g. while the producer gets its idempotence id). */
-static bool part_has_room(const sink_part_t *part)
+ * acknowledgement, e.g. while the producer gets its idempotence id), and the
+ * partition holds less than its share of HELD_TOTAL_COMMANDS. */
+static bool part_has_room(const sink_t *sink, const sink_part_t *part)
 {
     return br_batcher_has_room(part->batcher) &&
-           kf_tracker_in_flight(part->tracker) < part->tracker_capacity;
+           kf_tracker_in_flight(part->tracker) < part->tracker_capacity &&
+           kf_tracker_in_flight(part->tracker) < sink->held_max;
 }
 
 static sink_part_t *part_get(sink_t *sink, int32_t partition)
@@ -545,7 +553,7 @@ static bool pending_under_half(const sink_t *sink, const sink_part_t *part)
            part->pending_bytes < sink->pending_max_bytes / 2;
 }
 
-/* Each assigned partition's share of the pending bound (after a rebalance). */
+/* Each assigned partition's share of the pending and held bounds (after a rebalance). */
 static void pending_share(sink_t *sink)
 {
     size_t n = 0;
@@ -558,6 +566,10 @@ static void pending_share(sink_t *sink)
     sink->pending_max_bytes = PENDING_TOTAL_BYTES / n;
     if (sink->pending_max_bytes < PENDING_MIN_BYTES)
         sink->pending_max_bytes = PENDING_MIN_BYTES;
+    size_t floor = 2 * (size_t)sink->config->sink.batch_size;
+    sink->held_max = HELD_TOTAL_COMMANDS / n;
+    if (sink->held_max < floor)
+        sink->held_max = floor;
 }
 
 /* Takes ownership of msg: applied now, or queued until the batcher has room. */
@@ -569,7 +581,7 @@ static void handle_message(sink_t *sink, kf_message_t *msg, int64_t now)
         kf_message_destroy(msg);
         return;
     }
-    if (!part->pending_head && part_has_room(part)) {
+    if (!part->pending_head && part_has_room(sink, part)) {
         apply_message(sink, part, msg, now);
         kf_message_destroy(msg);
         return;
@@ -595,7 +607,7 @@ static void handle_message(sink_t *sink, kf_message_t *msg, int64_t now)
 /* Applies queued messages while the batcher has room. */
 static void pending_drain(sink_t *sink, sink_part_t *part, int64_t now)
 {
-    while (part->pending_head && part_has_room(part) && !sink->fatal) {
+    while (part->pending_head && part_has_room(sink, part) && !sink->fatal) {
         sink_pending_t *pm = part->pending_head;
         part->pending_head = pm->next;
         if (!part->pending_head)

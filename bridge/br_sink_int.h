@@ -123,6 +123,7 @@ typedef struct sink {
     sink_part_t **parts; /* indexed by partition number */
     size_t part_cap;
     size_t pending_max_msgs, pending_max_bytes; /* per partition (pending_share) */
+    size_t held_max; /* commands admitted and not yet acknowledged, per partition (pending_share) */
 
     /* Finished jobs, from the workers to the main thread. */
     pthread_mutex_t done_mu;
