@@ -86,10 +86,11 @@ static int produce_item(sink_t *sink, sink_item_t *item)
 {
     char errstr[512];
     for (;;) {
-        kf_err_t err =
-            kf_producer_produce(sink->producer, item->out_topic, KF_PARTITION_ANY, item->out_key,
-                                item->out_key ? strlen(item->out_key) : 0, item->out_json,
-                                strlen(item->out_json), NULL, 0, item, errstr, sizeof(errstr));
+        /* Borrowed: the item keeps out_json until its delivery report. */
+        kf_err_t err = kf_producer_produce_borrowed(
+            sink->producer, item->out_topic, KF_PARTITION_ANY, item->out_key,
+            item->out_key ? strlen(item->out_key) : 0, item->out_json, strlen(item->out_json), item,
+            errstr, sizeof(errstr));
         if (err == KF_OK)
             return 0;
         if (err == KF_ERR_QUEUE_FULL) {

@@ -271,6 +271,16 @@ kf_err_t kf_producer_produce(kf_producer_t *producer, const char *topic, int32_t
                              const void *key, size_t key_len, const void *value, size_t value_len,
                              const kf_header_t *headers, size_t header_cnt, void *msg_opaque,
                              char *errstr, size_t errstr_size);
+/*
+ * The same without copying `value` (the key is still copied): the caller
+ * keeps `value` unchanged and allocated until the message's delivery report
+ * has been served. For messages the caller holds anyway until they are
+ * acknowledged (the sink's results), this saves a copy of each one.
+ */
+kf_err_t kf_producer_produce_borrowed(kf_producer_t *producer, const char *topic, int32_t partition,
+                                      const void *key, size_t key_len, const void *value,
+                                      size_t value_len, void *msg_opaque, char *errstr,
+                                      size_t errstr_size);
 /* Serves delivery reports for up to timeout_ms (0: no wait). Returns the
  * number of events served in *servedp (may be NULL); KF_ERR_FATAL if the
  * producer hit a fatal (idempotence) error. */

@@ -107,10 +107,10 @@ done:
     return err;
 }
 
-kf_err_t kf_producer_produce(kf_producer_t *producer, const char *topic, int32_t partition,
-                             const void *key, size_t key_len, const void *value, size_t value_len,
-                             const kf_header_t *headers, size_t header_cnt, void *msg_opaque,
-                             char *errstr, size_t errstr_size)
+static kf_err_t produce(kf_producer_t *producer, const char *topic, int32_t partition,
+                        const void *key, size_t key_len, const void *value, size_t value_len,
+                        const kf_header_t *headers, size_t header_cnt, void *msg_opaque,
+                        int msgflags, char *errstr, size_t errstr_size)
 {
     char fatal[512];
     rd_kafka_headers_t *hdrs = NULL;
@@ -129,11 +129,11 @@ kf_err_t kf_producer_produce(kf_producer_t *producer, const char *topic, int32_t
                                 headers[i].value ? (ssize_t)headers[i].size : 0);
         }
     }
-    rd_kafka_resp_err_t rerr = rd_kafka_producev(
-        producer->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key ? key_len : 0),
-        RD_KAFKA_V_VALUE((void *)value, value ? value_len : 0), RD_KAFKA_V_OPAQUE(msg_opaque),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t rerr =
+        rd_kafka_producev(producer->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                          RD_KAFKA_V_MSGFLAGS(msgflags), RD_KAFKA_V_KEY(key, key ? key_len : 0),
+                          RD_KAFKA_V_VALUE((void *)value, value ? value_len : 0),
+                          RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (rerr) {
         /* On failure the headers were not taken over. */
         if (hdrs)
@@ -148,6 +148,25 @@ kf_err_t kf_producer_produce(kf_producer_t *producer, const char *topic, int32_t
                           "produce to %s: %s", topic, rd_kafka_err2str(rerr));
     }
     return KF_OK;
+}
+
+kf_err_t kf_producer_produce(kf_producer_t *producer, const char *topic, int32_t partition,
+                             const void *key, size_t key_len, const void *value, size_t value_len,
+                             const kf_header_t *headers, size_t header_cnt, void *msg_opaque,
+                             char *errstr, size_t errstr_size)
+{
+    return produce(producer, topic, partition, key, key_len, value, value_len, headers, header_cnt,
+                   msg_opaque, RD_KAFKA_MSG_F_COPY, errstr, errstr_size);
+}
+
+kf_err_t kf_producer_produce_borrowed(kf_producer_t *producer, const char *topic, int32_t partition,
+                                      const void *key, size_t key_len, const void *value,
+                                      size_t value_len, void *msg_opaque, char *errstr,
+                                      size_t errstr_size)
+{
+    return produce(producer, topic, partition, key, key_len, value, value_len, NULL, 0, msg_opaque,
+                   0 /* neither copy nor free: the caller's until delivered */, errstr,
+                   errstr_size);
 }
 
 static kf_err_t kf_producer_check_fatal(kf_producer_t *producer, char *errstr, size_t errstr_size)

@@ -174,6 +174,54 @@ static kf_message_t *poll_one(kf_consumer_t *consumer, int timeout_ms)
     return NULL;
 }
 
+/* A borrowed value is sent as it is when the delivery report comes, and
+ * the caller's buffer is only read, never freed, by the producer. */
+static void test_produce_borrowed(void **unused)
+{
+    enum { N = 16 };
+    char errstr[512];
+    kf_client_t *client = embedded_client("g-borrowed", 1);
+    assert_int_equal(
+        kf_client_create_topic(client, "borrowed", 1, NULL, 0, 5000, errstr, sizeof(errstr)),
+        KF_OK);
+    dr_log_t log = {0};
+    kf_producer_conf_t pconf = {.delivery_cb = on_delivery, .opaque = &log};
+    kf_producer_t *producer = NULL;
+    assert_int_equal(kf_producer_create(client, &pconf, &producer, errstr, sizeof(errstr)), KF_OK);
+    char *values[N];
+    for (int i = 0; i < N; i++) {
+        values[i] = malloc(32);
+        assert_non_null(values[i]);
+        snprintf(values[i], 32, "{\"borrowed\":%d}", i);
+        assert_int_equal(kf_producer_produce_borrowed(producer, "borrowed", 0, "k", 1, values[i],
+                                                      strlen(values[i]), (void *)(intptr_t)i,
+                                                      errstr, sizeof(errstr)),
+                         KF_OK);
+    }
+    assert_int_equal(kf_producer_flush(producer, 10000, errstr, sizeof(errstr)), KF_OK);
+    assert_int_equal(log.ok, N);
+    for (int i = 0; i < N; i++)
+        free(values[i]); /* delivered: the buffers are ours again */
+
+    kf_consumer_t *consumer = NULL;
+    assert_int_equal(kf_consumer_create(client, NULL, &consumer, errstr, sizeof(errstr)), KF_OK);
+    const char *topics[] = {"borrowed"};
+    assert_int_equal(kf_consumer_subscribe(consumer, topics, 1, errstr, sizeof(errstr)), KF_OK);
+    for (int i = 0; i < N; i++) {
+        kf_message_t *msg = poll_one(consumer, 10000);
+        assert_non_null(msg);
+        char want[32];
+        snprintf(want, sizeof(want), "{\"borrowed\":%d}", i);
+        assert_int_equal(msg->value_len, strlen(want));
+        assert_memory_equal(msg->value, want, msg->value_len);
+        kf_message_destroy(msg);
+    }
+    kf_consumer_destroy(consumer);
+    kf_producer_destroy(producer);
+    kf_client_destroy(client);
+    (void)unused;
+}
+
 static void test_round_trip(void **unused)
 {
     enum { N = 20 };
@@ -625,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_config_rejected_with_librdkafka_message),
         cmocka_unit_test(test_config_fixed_keys),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_produce_borrowed),
         cmocka_unit_test(test_produce_retries_keep_order),
         cmocka_unit_test(test_produce_permanent_error_reported),
         cmocka_unit_test(test_queue_full_never_drops),
