@@ -98,6 +98,46 @@ static void test_bound_and_wraparound(void **unused)
     kf_tracker_destroy(tracker);
 }
 
+/* The ring grows while tickets are out and its head is not at slot 0: every
+ * ticket handed out before the growth still acknowledges its own offset. */
+static void test_growth_keeps_tickets(void **unused)
+{
+    (void)unused;
+    enum { CAP = 1000, LEAD = 300 };
+    kf_tracker_t *tracker = NULL;
+    static uint64_t tickets[CAP];
+    uint64_t ticket;
+    assert_int_equal(kf_tracker_create(CAP, &tracker), KF_OK);
+    /* Move the head off slot 0 first, so a growth that copied slot for
+     * slot instead of ticket for ticket would misplace entries. */
+    for (int i = 0; i < LEAD; i++) {
+        assert_int_equal(kf_tracker_admit(tracker, i, &ticket), KF_OK);
+        assert_int_equal(kf_tracker_ack(tracker, ticket), KF_OK);
+    }
+    for (int i = 0; i < CAP; i++)
+        assert_int_equal(kf_tracker_admit(tracker, LEAD + 2 * i, &tickets[i]), KF_OK);
+    assert_int_equal(kf_tracker_admit(tracker, LEAD + 2 * CAP, &ticket), KF_ERR_QUEUE_FULL);
+    assert_int_equal(kf_tracker_in_flight(tracker), CAP);
+    /* Acknowledge from the newest down: the committable offset stays at the
+     * oldest until it goes, then jumps past everything. */
+    for (int i = CAP - 1; i > 0; i--) {
+        assert_int_equal(kf_tracker_ack(tracker, tickets[i]), KF_OK);
+        assert_int_equal(kf_tracker_committable(tracker), LEAD);
+    }
+    assert_int_equal(kf_tracker_ack(tracker, tickets[CAP - 1]), KF_ERR_STATE);
+    assert_int_equal(kf_tracker_ack(tracker, tickets[0]), KF_OK);
+    assert_int_equal(kf_tracker_committable(tracker), LEAD + 2 * (CAP - 1) + 1);
+    assert_int_equal(kf_tracker_in_flight(tracker), 0);
+    /* Acknowledged in order, one at a time, each step moves the offset. */
+    for (int i = 0; i < CAP; i++)
+        assert_int_equal(kf_tracker_admit(tracker, 10000 + i, &tickets[i]), KF_OK);
+    for (int i = 0; i < CAP; i++) {
+        assert_int_equal(kf_tracker_committable(tracker), 10000 + i);
+        assert_int_equal(kf_tracker_ack(tracker, tickets[i]), KF_OK);
+    }
+    kf_tracker_destroy(tracker);
+}
+
 static void test_reset_makes_tickets_stale(void **unused)
 {
     kf_tracker_t *tracker = NULL;
@@ -140,15 +180,18 @@ static void test_commit_due(void **unused)
  * Random orders against a reference model: offsets with random gaps and
  * skips, results acknowledged in a random order, checked after every step
  * against "the lowest admitted offset not acked, else one past the highest
- * offset seen", computed the slow way.
+ * offset seen", computed the slow way. admit_in_10 of every 10 steps admit:
+ * 4 keeps the tracker short, 7 fills it up to its bound (and, past 256, makes
+ * its ring grow while tickets are out).
  */
-static void test_random_against_model(void **unused)
+static void run_against_model(size_t cap, int admit_in_10, unsigned seed)
 {
-    enum { N = 2000, CAP = 64 };
-    srand(12345);
+    enum { N = 4000 };
+    srand(seed);
+    size_t max_open = 0;
     for (int round = 0; round < 20; round++) {
         kf_tracker_t *tracker = NULL;
-        assert_int_equal(kf_tracker_create(CAP, &tracker), KF_OK);
+        assert_int_equal(kf_tracker_create(cap, &tracker), KF_OK);
         static int64_t offsets[N];
         static uint64_t tickets[N];
         static bool acked[N];
@@ -156,13 +199,13 @@ static void test_random_against_model(void **unused)
         int64_t offset = rand() % 1000, last_seen = -1;
         while (admitted < N || first_open < admitted) {
             int action = rand() % 10;
-            if (action < 4 && admitted < N) {
+            if (action < admit_in_10 && admitted < N) {
                 offset += 1 + (rand() % 4 == 0 ? rand() % 5 : 0); /* holes */
                 kf_err_t err = kf_tracker_admit(tracker, offset, &tickets[admitted]);
                 size_t open = 0;
                 for (size_t i = first_open; i < admitted; i++)
                     open += 1;
-                if (open == CAP) {
+                if (open == cap) {
                     assert_int_equal(err, KF_ERR_QUEUE_FULL);
                     offset--; /* not consumed: try the same offset again later */
                     continue;
@@ -172,7 +215,7 @@ static void test_random_against_model(void **unused)
                 acked[admitted] = false;
                 admitted++;
                 last_seen = offset;
-            } else if (action == 4 && admitted < N) {
+            } else if (action == admit_in_10 && admitted < N) {
                 offset += 1;
                 assert_int_equal(kf_tracker_skip(tracker, offset), KF_OK);
                 last_seen = offset;
@@ -192,9 +235,24 @@ static void test_random_against_model(void **unused)
                                                  : KF_OFFSET_NONE;
             assert_int_equal(kf_tracker_committable(tracker), want);
             assert_int_equal(kf_tracker_in_flight(tracker), admitted - first_open);
+            if (admitted - first_open > max_open)
+                max_open = admitted - first_open;
         }
         kf_tracker_destroy(tracker);
     }
+    /* The run did reach the bound (and so went through every growth step). */
+    if (admit_in_10 > 5)
+        assert_int_equal(max_open, cap);
+}
+
+static void test_random_against_model(void **unused)
+{
+    (void)unused;
+    run_against_model(64, 4, 12345);
+    run_against_model(64, 7, 777);
+    /* Larger than the initial ring and not a power of two: 256, 512, 1000. */
+    run_against_model(1000, 4, 4242);
+    run_against_model(1000, 7, 99);
 }
 
 int main(void)
@@ -204,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_gaps_and_skips),
         cmocka_unit_test(test_bound_and_wraparound),
+        cmocka_unit_test(test_growth_keeps_tickets),
         cmocka_unit_test(test_reset_makes_tickets_stale),
         cmocka_unit_test(test_commit_due),
         cmocka_unit_test(test_random_against_model),
