@@ -86,11 +86,13 @@ static int produce_item(sink_t *sink, sink_item_t *item)
 {
     char errstr[512];
     for (;;) {
-        /* Borrowed: the item keeps out_json until its delivery report. */
+        /* Borrowed: the item keeps out_json until its delivery report
+         * (librdkafka copies the key). */
+        const char *key = item->out_key ? item->out_key : item->command_id;
+        size_t key_len = item->out_key ? item->out_key_len : key ? strlen(key) : 0;
         kf_err_t err = kf_producer_produce_borrowed(
-            sink->producer, item->out_topic, KF_PARTITION_ANY, item->out_key,
-            item->out_key ? strlen(item->out_key) : 0, item->out_json, strlen(item->out_json), item,
-            errstr, sizeof(errstr));
+            sink->producer, item->out_topic, KF_PARTITION_ANY, key, key_len, item->out_json,
+            strlen(item->out_json), item, errstr, sizeof(errstr));
         if (err == KF_OK)
             return 0;
         if (err == KF_ERR_QUEUE_FULL) {
@@ -144,9 +146,16 @@ static void dead_letter(sink_t *sink, sink_part_t *part, const kf_message_t *msg
     item->out_topic = sink->config->sink.dead_letter_topic;
     item->out_json =
         sink_dead_letter_json(sink, msg, part->org ? part->org->conf->name : NULL, reason, detail);
-    if (msg->key && msg->key_len > 0)
-        item->out_key = strndup(msg->key, msg->key_len);
-    if (!item->out_json || kf_tracker_admit(part->tracker, msg->offset, &item->ticket) != KF_OK) {
+    if (msg->key && msg->key_len > 0) {
+        /* Any bytes, NULs included. */
+        item->out_key = malloc(msg->key_len);
+        if (item->out_key) {
+            memcpy(item->out_key, msg->key, msg->key_len);
+            item->out_key_len = msg->key_len;
+        }
+    }
+    if (!item->out_json || (msg->key && msg->key_len > 0 && !item->out_key) ||
+        kf_tracker_admit(part->tracker, msg->offset, &item->ticket) != KF_OK) {
         SFB_ERROR("sink", "partition %d offset %lld: cannot queue a dead letter",
                   (int)part->partition, (long long)msg->offset);
         sink->fatal = true;
@@ -172,7 +181,9 @@ static void finish_job(sink_t *sink, sink_job_t *job)
         sink_item_t *item = batch->items[i].opaque;
         item->out_topic = sink->config->sink.result_topic;
         item->out_json = sink_result_json(sink, item);
-        item->out_key = item->command_id ? strdup(item->command_id) : NULL;
+        /* The result has it now; the item waits for its acknowledgement. */
+        free(item->record);
+        item->record = NULL;
         if (item->ok)
             sink->n_results_ok++;
         else
@@ -502,8 +513,7 @@ static void apply_message(sink_t *sink, sink_part_t *part, kf_message_t *msg, in
         dead_letter(sink, part, msg, br_command_err_reason(perr), errstr);
         return;
     }
-    sink_item_t *item = calloc(1, sizeof(*item));
-    char idbuf[512];
+    char idbuf[BR_COMMAND_EFFECTIVE_ID_SIZE];
     const char *cid = br_command_effective_id(cmd, sink->config->sink.command_topic, msg->partition,
                                               msg->offset, idbuf, sizeof(idbuf));
     char *key = make_key(cmd);
@@ -512,8 +522,8 @@ static void apply_message(sink_t *sink, sink_part_t *part, kf_message_t *msg, in
         snprintf(sobject_key, sizeof(sobject_key), "%s/%s", cmd->sobject, cmd->ext_field);
     else
         snprintf(sobject_key, sizeof(sobject_key), "%s", cmd->sobject);
-    if (!item || !(item->command_id = strdup(cid)) ||
-        kf_tracker_admit(part->tracker, msg->offset, &item->ticket) != KF_OK) {
+    sink_item_t *item = sink_item_for_command(cmd, cid);
+    if (!item || kf_tracker_admit(part->tracker, msg->offset, &item->ticket) != KF_OK) {
         sink->fatal = true;
         snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "partition %d: cannot admit offset %lld",
                  (int)msg->partition, (long long)msg->offset);
@@ -524,14 +534,14 @@ static void apply_message(sink_t *sink, sink_part_t *part, kf_message_t *msg, in
     }
     item->part = part;
     item->offset = msg->offset;
-    item->cmd = cmd;
     /* On failure the command is never sent (a record without its fields
      * must not reach Salesforce) and its offset, admitted but never
      * acknowledged, holds the commit back: the sink stops and the command is
      * consumed again after the restart. */
-    if (sink_item_take_record(sink, item) != 0 ||
-        br_batcher_add(part->batcher, (int)cmd->op, sobject_key, key, msg->offset, item, now) !=
-            0) {
+    int rc = sink_item_take_record(sink, item, cmd);
+    br_command_destroy(cmd); /* the item has what the worker needs */
+    if (rc != 0 || br_batcher_add(part->batcher, (int)item->op, sobject_key, key, msg->offset, item,
+                                  now) != 0) {
         sink->fatal = true;
         snprintf(sink->fatal_msg, sizeof(sink->fatal_msg), "out of memory");
         sink_item_free(item);

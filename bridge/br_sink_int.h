@@ -32,16 +32,31 @@ struct sink_org;
 typedef struct sink_item {
     struct sink_part *part;
     int64_t offset;
-    uint64_t ticket;   /* the partition tracker's ticket for `offset` */
-    br_command_t *cmd; /* NULL for a dead letter; its fields are moved to `record` */
+    uint64_t ticket; /* the partition tracker's ticket for `offset` */
+    /*
+     * What the worker needs of the command once its record is built; the
+     * parsed command itself is freed then. The strings point into `text`,
+     * allocated with the item: a held command costs one allocation besides
+     * its record. NULL where the op takes none, all NULL for a dead letter.
+     */
+    br_op_t op;
+    const char *command_id; /* effective id (command_id or topic/partition/offset) */
+    const char *sobject;
+    const char *record_id; /* update, delete */
+    const char *ext_field; /* upsert */
+    const char *ext_value; /* upsert */
     /* The record's members as JSON text ("\"Name\":\"Acme\"", maybe ""),
      * without the ones the worker writes (attributes, id, the external id):
      * held as text rather than a parsed tree, it is what a request body is
-     * made of and takes a fraction of the memory. NULL for a delete. */
+     * made of and takes a fraction of the memory. NULL for a delete, and
+     * freed once the result is built. */
     char *record;
-    char *command_id; /* effective id (command_id or topic/partition/offset) */
-    char *out_json;   /* result or dead letter, built by the main thread, kept until acked */
+    /* The message for Kafka, built by the main thread, kept until acked. A
+     * result's key is command_id; a dead letter's is a copy of the
+     * command's key (any bytes). */
+    char *out_json;
     char *out_key;
+    size_t out_key_len;
     const char *out_topic;
     /* Result, written by the worker. */
     bool ok;
@@ -53,6 +68,7 @@ typedef struct sink_item {
     char *err_message; /* never a secret */
     char **err_fields;
     size_t err_field_cnt;
+    char text[]; /* the strings above */
 } sink_item_t;
 
 /* A consumed message waiting for room in its partition's batcher. */
@@ -160,8 +176,10 @@ char *sink_dead_letter_json(const sink_t *sink, const kf_message_t *msg, const c
 void sink_item_set_error(sink_item_t *item, const char *code, const char *message,
                          char *const *fields, size_t field_cnt);
 void sink_item_free(sink_item_t *item);
-/* Moves item->cmd->fields into item->record (see there); -1 when out of
- * memory or not writable (the fields stay). */
-int sink_item_take_record(const sink_t *sink, sink_item_t *item);
+/* A new item for a parsed command: op, sobject, record id and external id
+ * copied, so that the command can be freed; NULL when out of memory. */
+sink_item_t *sink_item_for_command(const br_command_t *cmd, const char *command_id);
+/* Writes cmd's fields as item->record (see there); -1 when out of memory. */
+int sink_item_take_record(const sink_t *sink, sink_item_t *item, br_command_t *cmd);
 
 #endif

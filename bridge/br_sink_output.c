@@ -67,9 +67,36 @@ static void write_value(sfb_buf_t *b, const json_t *v)
     }
 }
 
-int sink_item_take_record(const sink_t *sink, sink_item_t *item)
+sink_item_t *sink_item_for_command(const br_command_t *cmd, const char *command_id)
 {
-    br_command_t *cmd = item->cmd;
+    bool by_id = cmd->op == BR_OP_UPDATE || cmd->op == BR_OP_DELETE;
+    bool upsert = cmd->op == BR_OP_UPSERT;
+    const char *src[] = {command_id, cmd->sobject, by_id ? cmd->id : NULL,
+                         upsert ? cmd->ext_field : NULL, upsert ? cmd->ext_value : NULL};
+    size_t len[sizeof(src) / sizeof(src[0])], total = 0;
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+        len[i] = src[i] ? strlen(src[i]) + 1 : 0;
+        total += len[i];
+    }
+    sink_item_t *item = calloc(1, sizeof(*item) + total);
+    if (!item)
+        return NULL;
+    const char **dst[] = {&item->command_id, &item->sobject, &item->record_id, &item->ext_field,
+                          &item->ext_value};
+    char *at = item->text;
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+        if (!src[i])
+            continue;
+        memcpy(at, src[i], len[i]);
+        *dst[i] = at;
+        at += len[i];
+    }
+    item->op = cmd->op;
+    return item;
+}
+
+int sink_item_take_record(const sink_t *sink, sink_item_t *item, br_command_t *cmd)
+{
     if (!cmd->fields)
         return 0; /* delete: no record */
     /* Members the worker writes itself replace the command's own. */
@@ -97,20 +124,14 @@ int sink_item_take_record(const sink_t *sink, sink_item_t *item)
         write_value(&b, value);
     }
     item->record = sfb_buf_steal(&b);
-    if (!item->record)
-        return -1;
-    json_decref(cmd->fields);
-    cmd->fields = NULL;
-    return 0;
+    return item->record ? 0 : -1;
 }
 
 void sink_item_free(sink_item_t *item)
 {
     if (!item)
         return;
-    br_command_destroy(item->cmd);
     free(item->record);
-    free(item->command_id);
     free(item->out_json);
     free(item->out_key);
     free(item->err_code);
@@ -123,7 +144,6 @@ void sink_item_free(sink_item_t *item)
 
 char *sink_result_json(const sink_t *sink, const sink_item_t *item)
 {
-    const br_command_t *cmd = item->cmd;
     br_result_error_t err;
     br_result_t r;
     char *out = NULL;
@@ -135,8 +155,8 @@ char *sink_result_json(const sink_t *sink, const sink_item_t *item)
     r.topic = sink->config->sink.command_topic;
     r.partition = item->part->partition;
     r.offset = item->offset;
-    r.op = cmd->op;
-    r.sobject = cmd->sobject;
+    r.op = item->op;
+    r.sobject = item->sobject;
     r.ok = item->ok;
     r.id = item->id[0] ? item->id : NULL;
     r.created = item->created_known ? (item->created ? 1 : 0) : -1;

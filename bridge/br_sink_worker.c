@@ -191,9 +191,9 @@ static void write_records(sfb_buf_t *b, sink_org_t *org, const br_batch_t *batch
     const char *dedupe = batch_dedupe(org, batch);
     sfb_buf_append(b, "[", 1);
     for (size_t i = 0; i < cnt; i++) {
-        const br_command_t *cmd = pending[i]->cmd;
+        const sink_item_t *item = pending[i];
         sfb_buf_puts(b, i ? ",{\"attributes\":{\"type\":" : "{\"attributes\":{\"type\":");
-        sfb_buf_json_cstring(b, cmd->sobject);
+        sfb_buf_json_cstring(b, item->sobject);
         sfb_buf_append(b, "}", 1);
         if (pending[i]->record && pending[i]->record[0]) {
             sfb_buf_append(b, ",", 1);
@@ -202,10 +202,10 @@ static void write_records(sfb_buf_t *b, sink_org_t *org, const br_batch_t *batch
         const char *key = NULL, *value = NULL;
         if (batch->op == BR_OP_UPDATE) {
             key = "id";
-            value = cmd->id;
+            value = item->record_id;
         } else if (batch->op == BR_OP_UPSERT) {
-            key = cmd->ext_field;
-            value = cmd->ext_value;
+            key = item->ext_field;
+            value = item->ext_value;
         } else if (dedupe) {
             key = dedupe;
             value = pending[i]->command_id;
@@ -223,7 +223,7 @@ static void write_records(sfb_buf_t *b, sink_org_t *org, const br_batch_t *batch
 
 /* Method and path of the sObject Collections call of a save batch. */
 static const char *collection_target(sink_org_t *org, const br_batch_t *batch,
-                                     const br_command_t *first, char *path, size_t path_size)
+                                     const sink_item_t *first, char *path, size_t path_size)
 {
     const char *ver = sf_org_api_version(org->sf);
     const char *dedupe = batch_dedupe(org, batch);
@@ -260,7 +260,7 @@ static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_
         if (!ids)
             return -3;
         for (size_t i = 0; i < cnt; i++)
-            ids[i] = pending[i]->cmd->id;
+            ids[i] = pending[i]->record_id;
         rc = sf_collection_delete(org->sf, ids, cnt, false, results, result_cnt, errp);
         free(ids);
     } else {
@@ -272,7 +272,7 @@ static int call_collections(sink_org_t *org, const br_batch_t *batch, sink_item_
             return -3;
         }
         char path[512];
-        const char *method = collection_target(org, batch, pending[0]->cmd, path, sizeof(path));
+        const char *method = collection_target(org, batch, pending[0], path, sizeof(path));
         rc = sf_collection_save_text(org->sf, method, path, body.data, body.len, cnt, results,
                                      result_cnt, errp);
         sfb_buf_free(&body);
@@ -341,7 +341,7 @@ static sink_item_t **collect_pending(br_batch_t *batch, size_t *pending_cnt)
     }
     for (size_t i = 0; i < batch->count; i++) {
         sink_item_t *item = batch->items[i].opaque;
-        if (item->cmd->op == BR_OP_QUERY) {
+        if (item->op == BR_OP_QUERY) {
             item->attempts = 1;
             sink_item_set_error(item, "SFBRIDGE_UNSUPPORTED_OP",
                                 "op query is not supported by the sink of this build", NULL, 0);
@@ -468,7 +468,7 @@ static void write_subrequest(sfb_buf_t *b, sink_org_t *org, const br_batch_t *ba
         for (size_t i = 0; i < cnt; i++) {
             if (i)
                 sfb_buf_append(b, ",", 1);
-            sfb_buf_puts(b, pending[i]->cmd->id);
+            sfb_buf_puts(b, pending[i]->record_id);
         }
         sfb_buf_puts(b, "\",\"referenceId\":\"b");
         sfb_buf_int(b, (int64_t)ref);
@@ -476,7 +476,7 @@ static void write_subrequest(sfb_buf_t *b, sink_org_t *org, const br_batch_t *ba
         return;
     }
     char path[512];
-    const char *method = collection_target(org, batch, pending[0]->cmd, path, sizeof(path));
+    const char *method = collection_target(org, batch, pending[0], path, sizeof(path));
     sfb_buf_puts(b, "{\"method\":");
     sfb_buf_json_cstring(b, method);
     sfb_buf_puts(b, ",\"url\":");
