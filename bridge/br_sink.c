@@ -21,6 +21,8 @@
  * whose batch just finished, since workers cannot wake the poll. */
 #define POLL_MS_BUSY 2
 #define POLL_MS_IDLE 50
+/* How long start-up waits for the metadata of the result and dead-letter topics. */
+#define PREPARE_TIMEOUT_MS 5000
 /* Partition numbers above this are not supported (memory per partition). */
 #define MAX_PARTITIONS 100000
 /* Messages held while batchers are full, before a partition is paused: this
@@ -708,6 +710,17 @@ static int sink_setup(sink_t *sink, char *errstr, size_t errstr_size)
     kf_producer_conf_t pc = {.delivery_cb = on_delivery, .opaque = sink};
     if (kf_producer_create(sink->client, &pc, &sink->producer, errstr, errstr_size) != KF_OK)
         goto done;
+    const char *out_topics[] = {cfg->sink.result_topic, cfg->sink.dead_letter_topic};
+    for (size_t i = 0; i < sizeof(out_topics) / sizeof(out_topics[0]); i++) {
+        char perr[512];
+        kf_err_t prepared = kf_producer_prepare(sink->producer, out_topics[i], PREPARE_TIMEOUT_MS,
+                                                perr, sizeof(perr));
+        if (prepared == KF_OK)
+            continue;
+        SFB_WARN("sink", "%s (its first messages wait until Kafka knows it)", perr);
+        if (prepared == KF_ERR_TIMED_OUT)
+            break; /* the cluster does not answer: do not wait again for the next topic */
+    }
     kf_consumer_conf_t cc = {.rebalance_cb = on_rebalance, .commit_cb = on_commit, .opaque = sink};
     if (kf_consumer_create(sink->client, &cc, &sink->consumer, errstr, errstr_size) != KF_OK)
         goto done;

@@ -169,6 +169,28 @@ kf_err_t kf_producer_produce_borrowed(kf_producer_t *producer, const char *topic
                    errstr_size);
 }
 
+kf_err_t kf_producer_prepare(kf_producer_t *producer, const char *topic, int timeout_ms,
+                             char *errstr, size_t errstr_size)
+{
+    if (!producer || !topic || !*topic)
+        return kf_set_err(errstr, errstr_size, KF_ERR_ARG, "no producer or topic");
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(producer->rk, topic, NULL);
+    if (!rkt)
+        return kf_set_err(errstr, errstr_size, KF_ERR_NOMEM, "topic %s: %s", topic,
+                          rd_kafka_err2str(rd_kafka_last_error()));
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_resp_err_t rerr = rd_kafka_metadata(producer->rk, 0, rkt, &md, timeout_ms);
+    if (!rerr)
+        rerr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    if (rerr)
+        return kf_set_err(errstr, errstr_size, kf_err_from_rd(rerr), "topic %s: %s", topic,
+                          rd_kafka_err2str(rerr));
+    return KF_OK;
+}
+
 static kf_err_t kf_producer_check_fatal(kf_producer_t *producer, char *errstr, size_t errstr_size)
 {
     char fatal[512];

@@ -188,6 +188,9 @@ static void test_produce_borrowed(void **unused)
     kf_producer_conf_t pconf = {.delivery_cb = on_delivery, .opaque = &log};
     kf_producer_t *producer = NULL;
     assert_int_equal(kf_producer_create(client, &pconf, &producer, errstr, sizeof(errstr)), KF_OK);
+    assert_int_equal(kf_producer_prepare(producer, NULL, 1000, errstr, sizeof(errstr)), KF_ERR_ARG);
+    assert_int_equal(kf_producer_prepare(producer, "borrowed", 5000, errstr, sizeof(errstr)),
+                     KF_OK);
     char *values[N];
     for (int i = 0; i < N; i++) {
         values[i] = malloc(32);
@@ -217,6 +220,27 @@ static void test_produce_borrowed(void **unused)
         kf_message_destroy(msg);
     }
     kf_consumer_destroy(consumer);
+    kf_producer_destroy(producer);
+    kf_client_destroy(client);
+    (void)unused;
+}
+
+/* No broker answers: prepare gives up after its timeout with an error that
+ * names the topic; the producer is still usable afterwards. */
+static void test_prepare_unreachable(void **unused)
+{
+    char errstr[512];
+    kf_config_t config = {.bootstrap_servers = "127.0.0.1:1", .client_id = "kf-test"};
+    kf_client_t *client = NULL;
+    assert_int_equal(kf_client_create(&config, &client, errstr, sizeof(errstr)), KF_OK);
+    kf_producer_t *producer = NULL;
+    assert_int_equal(kf_producer_create(client, NULL, &producer, errstr, sizeof(errstr)), KF_OK);
+    int64_t t0 = wall_ms();
+    assert_int_not_equal(kf_producer_prepare(producer, "results", 300, errstr, sizeof(errstr)),
+                         KF_OK);
+    int64_t took = wall_ms() - t0;
+    assert_true(took >= 250 && took < 5000);
+    assert_non_null(strstr(errstr, "topic results: "));
     kf_producer_destroy(producer);
     kf_client_destroy(client);
     (void)unused;
@@ -674,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_config_fixed_keys),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_produce_borrowed),
+        cmocka_unit_test(test_prepare_unreachable),
         cmocka_unit_test(test_produce_retries_keep_order),
         cmocka_unit_test(test_produce_permanent_error_reported),
         cmocka_unit_test(test_queue_full_never_drops),
