@@ -34,9 +34,11 @@
 /* Commands parsed and not yet acknowledged (batched, in flight, or waiting
  * for their result's acknowledgement): this many in all, shared by the
  * assigned partitions, with a floor of two batches per partition. One
- * partition alone may use all of it, which keeps four composite calls of
- * 1,000 records busy; ten share it without holding 2,000 commands each. */
-#define HELD_TOTAL_COMMANDS 10000
+ * partition alone may use all of it: four composite calls of 1,000 records
+ * in flight and the next 2,000 batched or waiting for acknowledgement.
+ * Measured (tests/bench/sink_bench.sh): 10,000 gave no more throughput than
+ * 6,000 once results were acknowledged in ~40 ms, and ~3 MB more with 10 orgs. */
+#define HELD_TOTAL_COMMANDS 6000
 
 int64_t sink_now_ms(void)
 {
