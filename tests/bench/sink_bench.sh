@@ -84,9 +84,14 @@ proc_cpu_us() { # utime+stime of PID in microseconds
 }
 proc_hwm_kb() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
-wait_committed() { # GROUP TOPIC TOTAL
+wait_committed() { # GROUP TOPIC TOTAL PID LOG
     local deadline=$((SECONDS + 900))
     while ((SECONDS < deadline)); do
+        if ! kill -0 "$4" 2>/dev/null; then
+            echo "sink_bench: sfbridge exited before $3 commits; its log ($5):" >&2
+            tail -5 "$5" >&2
+            exit 1
+        fi
         local sum
         sum=$("$admin" -b "$boot" committed "$1" "$2" 2>/dev/null | awk '$2 > 0 { s += $2 } END { print s + 0 }')
         ((sum >= $3)) && return 0
@@ -114,7 +119,7 @@ backlog() {
     ${BENCH_WRAP:-} "$sfbridge" --log-level "${BENCH_LOG:-warn}" run -c "$work/backlog$lat.conf" 2>"$work/backlog$lat.log" &
     local pid=$!
     pids+=($pid)
-    wait_committed "$group" "$topic" "$N"
+    wait_committed "$group" "$topic" "$N" $pid "$work/backlog$lat.log"
     local cpu hwm calls
     cpu=$(proc_cpu_us $pid)
     hwm=$(proc_hwm_kb $pid)
@@ -155,7 +160,7 @@ light() {
         printf '%s\n' "$line"
         sleep 0.01
     done <"$work/light.jsonl" | kcat -P -b "$boot" -t "$topic" -p 0 -X linger.ms=0
-    wait_committed "$group" "$topic" "$LIGHT"
+    wait_committed "$group" "$topic" "$LIGHT" $pid "$work/light.log"
     kill -TERM $pid
     wait $pid || true
     kcat -C -b "$boot" -t "$topic" -o beginning -e -q -f '%T %s\n' 2>/dev/null |
@@ -182,7 +187,7 @@ rss10() {
     ${BENCH_WRAP:-} "$sfbridge" --log-level warn run -c "$work/rss.conf" 2>"$work/rss.log" &
     local pid=$!
     pids+=($pid)
-    wait_committed "$group" "$topic" 20000
+    wait_committed "$group" "$topic" 20000 $pid "$work/rss.log"
     echo "10 orgs, 10 partitions, 20,000 commands: sfbridge peak RSS $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(proc_hwm_kb $pid)") MB, $(ls /proc/$pid/task | wc -l) threads"
     kill -TERM $pid
     [[ -z ${BENCH_WRAP:-} ]] || pkill -TERM -f "^$sfbridge --log-level" || true
