@@ -38,6 +38,7 @@
 #define PRODUCER_MAX_MSGS 100000 /* bound on the source producer's queue */
 #define STATE_EVERY_MS    200    /* how often a moving position is written */
 #define FLUSH_MS          30000
+#define PREPARE_MS        5000 /* wait for an events topic's metadata at start-up */
 #define BACKOFF_BASE_MS   500
 #define BACKOFF_CAP_MS    30000
 #define REPLAY_NONE       INT64_MIN
@@ -455,6 +456,18 @@ static void *org_thread(void *arg)
         .delivery_cb = on_delivery, .opaque = org, .max_messages = PRODUCER_MAX_MSGS};
     if (kf_producer_create(source->client, &pc, &org->producer, errstr, sizeof(errstr)) != KF_OK)
         goto fail;
+    /* Learn the events topics' metadata now rather than on the first event,
+     * which would otherwise wait for it in librdkafka (kf_producer_prepare). */
+    for (size_t i = 0; i < org->chan_cnt; i++) {
+        char perr[512];
+        kf_err_t prepared = kf_producer_prepare(org->producer, org->chans[i].conf->topic,
+                                                PREPARE_MS, perr, sizeof(perr));
+        if (prepared == KF_OK)
+            continue;
+        SFB_WARN(org->conf->name, "source: %s (its first events wait until Kafka knows it)", perr);
+        if (prepared == KF_ERR_TIMED_OUT)
+            break;
+    }
     for (size_t i = 0; i < org->chan_cnt; i++) {
         src_chan_t *chan = &org->chans[i];
         chan->committable = chan->written = chan->last_seen = REPLAY_NONE;
