@@ -21,6 +21,8 @@
  * whose batch just finished, since workers cannot wake the poll. */
 #define POLL_MS_BUSY 2
 #define POLL_MS_IDLE 50
+/* Messages handled between two passes over the partitions. */
+#define MESSAGES_PER_ROUND 256
 /* How long start-up waits for the metadata of the result and dead-letter topics. */
 #define PREPARE_TIMEOUT_MS 5000
 /* Partition numbers above this are not supported (memory per partition). */
@@ -809,7 +811,31 @@ int br_sink_run(const br_config_t *config, volatile sig_atomic_t *stop, char *er
              config->kafka.group, config->orgs_count);
 
     int64_t last_commit = sink_now_ms();
+    int timeout = POLL_MS_IDLE;
     while (!*stop && !sink.fatal) {
+        /* A round: the messages ready (up to MESSAGES_PER_ROUND), then one
+         * pass over the partitions. A pass per message cost more than the
+         * messages once a worker owned hundreds of partitions. */
+        kf_message_t *msg = NULL;
+        char perr[512];
+        kf_err_t kerr = kf_consumer_poll(sink.consumer, timeout, &msg, perr, sizeof(perr));
+        for (int n = 1; msg && !sink.fatal; n++) {
+            handle_message(&sink, msg, sink_now_ms()); /* takes msg */
+            msg = NULL;
+            if (n < MESSAGES_PER_ROUND)
+                kerr = kf_consumer_poll(sink.consumer, 0, &msg, perr, sizeof(perr));
+        }
+        if (kerr == KF_ERR_FATAL) {
+            snprintf(sink.fatal_msg, sizeof(sink.fatal_msg), "consumer: %s", perr);
+            sink.fatal = true;
+            break;
+        }
+        drain_done(&sink);
+        if (kf_producer_poll(sink.producer, 0, NULL, perr, sizeof(perr)) == KF_ERR_FATAL) {
+            snprintf(sink.fatal_msg, sizeof(sink.fatal_msg), "producer: %s", perr);
+            sink.fatal = true;
+            break;
+        }
         int64_t now = sink_now_ms();
         bool busy = false;
         int64_t linger_left = -1;
@@ -817,37 +843,16 @@ int br_sink_run(const br_config_t *config, volatile sig_atomic_t *stop, char *er
             sink_part_t *part = sink.parts[i];
             if (!part)
                 continue;
+            part_service(&sink, part, now, false);
             if (part->in_flight || part->unacked)
                 busy = true;
             int64_t l = br_batcher_linger_left(part->batcher, now);
             if (l >= 0 && (linger_left < 0 || l < linger_left))
                 linger_left = l;
         }
-        int timeout = busy ? POLL_MS_BUSY : POLL_MS_IDLE;
+        timeout = busy ? POLL_MS_BUSY : POLL_MS_IDLE;
         if (linger_left >= 0 && linger_left < timeout)
             timeout = (int)linger_left;
-
-        kf_message_t *msg = NULL;
-        char perr[512];
-        kf_err_t kerr = kf_consumer_poll(sink.consumer, timeout, &msg, perr, sizeof(perr));
-        if (kerr == KF_ERR_FATAL) {
-            snprintf(sink.fatal_msg, sizeof(sink.fatal_msg), "consumer: %s", perr);
-            sink.fatal = true;
-            break;
-        }
-        now = sink_now_ms();
-        if (msg)
-            handle_message(&sink, msg, now); /* takes msg */
-        drain_done(&sink);
-        if (kf_producer_poll(sink.producer, 0, NULL, perr, sizeof(perr)) == KF_ERR_FATAL) {
-            snprintf(sink.fatal_msg, sizeof(sink.fatal_msg), "producer: %s", perr);
-            sink.fatal = true;
-            break;
-        }
-        for (size_t i = 0; i < sink.part_cap; i++) {
-            if (sink.parts[i])
-                part_service(&sink, sink.parts[i], now, false);
-        }
         if (now - last_commit >= COMMIT_INTERVAL_MS) {
             commit_progress(&sink, NULL, false);
             last_commit = now;

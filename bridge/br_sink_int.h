@@ -3,6 +3,7 @@
 #define BR_SINK_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -107,7 +108,8 @@ typedef struct sink_job {
 } sink_job_t;
 
 /* One org: its client and workers. `mu` protects the queue, idle_workers,
- * paused_until_ms and stopping. */
+ * stopping and changes of paused_until_ms; the main thread reads
+ * paused_until_ms without it, once per partition and round. */
 typedef struct sink_org {
     struct sink *sink;
     const br_config_org_t *conf;
@@ -117,10 +119,10 @@ typedef struct sink_org {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     sink_job_t *queue_head, *queue_tail;
-    size_t queue_len;        /* jobs in the queue */
-    size_t idle_workers;     /* workers waiting for a job */
-    int64_t paused_until_ms; /* REQUEST_LIMIT_EXCEEDED or usage above max_api_usage_pct */
-    int pause_level;         /* consecutive pauses, for the backoff */
+    size_t queue_len;                /* jobs in the queue */
+    size_t idle_workers;             /* workers waiting for a job */
+    _Atomic int64_t paused_until_ms; /* REQUEST_LIMIT_EXCEEDED or usage above max_api_usage_pct */
+    int pause_level;                 /* consecutive pauses, for the backoff */
     bool stopping;
     bool owned; /* this worker holds the org's lowest mapped partition (main thread) */
 } sink_org_t;

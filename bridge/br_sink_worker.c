@@ -84,10 +84,7 @@ static bool org_sleep(sink_org_t *org, int64_t ms)
 
 bool sink_org_paused(sink_org_t *org, int64_t now_ms)
 {
-    pthread_mutex_lock(&org->mu);
-    bool paused = org->paused_until_ms > now_ms;
-    pthread_mutex_unlock(&org->mu);
-    return paused;
+    return atomic_load(&org->paused_until_ms) > now_ms;
 }
 
 static void org_pause(sink_org_t *org, const char *why)

@@ -194,6 +194,38 @@ rss10() {
     wait $pid || true
 }
 
+# 20,000 commands spread over WIDE_PARTS partitions and 10 orgs: what a
+# worker that owns many partitions costs per command.
+wide() {
+    local parts=${WIDE_PARTS:-200} topic=bench.wide.$$ group=bench.gw.$$ p total each
+    each=$((20000 / parts))
+    total=$((parts * each))
+    "$admin" -b "$boot" create-topic "$topic" "$parts" >/dev/null
+    "$admin" -b "$boot" create-topic "$topic.res" 10 >/dev/null
+    "$admin" -b "$boot" create-topic "$topic.dlq" 1 >/dev/null
+    ctl faults '{"latency":{"fixed_ms":0}}'
+    for ((p = 0; p < parts; p++)); do
+        gen "$each" "w$p" | sed "s/^/$p\t/"
+    done | awk -F'\t' '{ print $2 > ("'"$work"'/wide" $1 ".jsonl") }'
+    for ((p = 0; p < parts; p++)); do
+        kcat -P -b "$boot" -t "$topic" -p "$p" -l "$work/wide$p.jsonl"
+    done
+    write_config "$work/wide.conf" "$group" "$topic" 10 "$parts"
+    ${BENCH_WRAP:-} "$sfbridge" --log-level warn run -c "$work/wide.conf" 2>"$work/wide.log" &
+    local pid=$!
+    pids+=($pid)
+    wait_committed "$group" "$topic" "$total" $pid "$work/wide.log"
+    local cpu hwm
+    cpu=$(proc_cpu_us $pid)
+    hwm=$(proc_hwm_kb $pid)
+    kill -TERM $pid
+    wait $pid || true
+    kcat -C -b "$boot" -t "$topic.res" -o beginning -e -q -f '%T\n' 2>/dev/null | sort -n >"$work/tswide"
+    awk -v n="$total" -v parts="$parts" -v first="$(head -1 "$work/tswide")" -v last="$(tail -1 "$work/tswide")" -v cpu="$cpu" -v hwm="$hwm" 'BEGIN {
+        secs = (last - first) / 1000; if (secs <= 0) secs = 0.001
+        printf "%d partitions over 10 orgs, %d commands: %.0f commands/s, sfbridge CPU per command %.2f us, peak RSS %.1f MB\n", parts, n, n / secs, cpu / n, hwm / 1024 }'
+}
+
 echo "sink benchmark: N=$N, $(nproc) cores, $(git -C "$root" rev-parse --short HEAD)"
 # STEPS picks some of the steps (BACKLOG_ONLY=1 is STEPS=backlog).
 steps=${STEPS:-backlog collections light rss10}
@@ -203,7 +235,7 @@ for step in $steps; do
     backlog) for lat in ${LATENCIES-0 100}; do backlog "$lat"; done ;;
     # The same without composite: one sObject Collections call per batch.
     collections) for lat in ${LATENCIES-0 100}; do backlog "$lat" "use_composite = false;" " (use_composite = false)"; done ;;
-    light | rss10) "$step" ;;
+    light | rss10 | wide) "$step" ;;
     *) echo "sink_bench: unknown step $step" >&2; exit 2 ;;
     esac
 done
