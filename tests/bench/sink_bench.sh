@@ -156,10 +156,8 @@ light() {
     pids+=($pid)
     sleep 5 # join the group
     gen "$LIGHT" l >"$work/light.jsonl"
-    while IFS= read -r line; do
-        printf '%s\n' "$line"
-        sleep 0.01
-    done <"$work/light.jsonl" | kcat -P -b "$boot" -t "$topic" -p 0 -X linger.ms=0
+    # One command every 10 ms (a shell loop into kcat arrives in bursts).
+    "$admin" -b "$boot" produce-paced "$topic" 0 100 <"$work/light.jsonl"
     wait_committed "$group" "$topic" "$LIGHT" $pid "$work/light.log"
     kill -TERM $pid
     wait $pid || true

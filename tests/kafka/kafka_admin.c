@@ -11,6 +11,11 @@
  *   sfb_kafka_admin -b BOOTSTRAP committed GROUP TOPIC
  *       Print "PARTITION OFFSET" per partition of TOPIC: the offset GROUP has
  *       committed, or -1001 if none. Does not join the group.
+ *   sfb_kafka_admin -b BOOTSTRAP produce-paced TOPIC PARTITION RATE < LINES
+ *       Produce each line of stdin as one message, RATE messages per second
+ *       on a fixed schedule (linger.ms=0), then wait for every delivery. A
+ *       shell loop piped into kcat sends in bursts (kcat reads its input in
+ *       blocks), which is not a light load.
  *
  * Exit codes: 0 ok, 1 the operation failed (message on stderr), 2 bad usage.
  * Options: -t SECONDS timeout per operation (default 30).
@@ -32,6 +37,7 @@ static const char kadm_usage[] =
     "  create-topic TOPIC PARTITIONS [NAME=VALUE...]  create and wait for leaders\n"
     "  delete-topic TOPIC\n"
     "  committed GROUP TOPIC                          print 'PARTITION OFFSET' lines\n"
+    "  produce-paced TOPIC PARTITION RATE < LINES     one message per line, RATE/s\n"
     "exit: 0 ok, 1 operation failed, 2 bad usage\n";
 
 static int64_t kadm_now_ms(void)
@@ -50,6 +56,10 @@ static rd_kafka_t *kadm_client_create(rd_kafka_type_t type, const char *bootstra
 
     if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, errstr_size) !=
         RD_KAFKA_CONF_OK)
+        goto done;
+    /* produce-paced sends each message when it is due. */
+    if (type == RD_KAFKA_PRODUCER &&
+        rd_kafka_conf_set(conf, "linger.ms", "0", errstr, errstr_size) != RD_KAFKA_CONF_OK)
         goto done;
     if (group &&
         (rd_kafka_conf_set(conf, "group.id", group, errstr, errstr_size) != RD_KAFKA_CONF_OK ||
@@ -280,6 +290,50 @@ done:
     return rc;
 }
 
+static int kadm_produce_paced(rd_kafka_t *rk, const char *topic, int partition, double rate,
+                              int timeout_ms, char *errstr, size_t errstr_size)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long sent = 0;
+    int rc = KADM_OK;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n')
+            len--;
+        /* Message i leaves at start + i / rate, however long the others took. */
+        double at = (double)sent / rate;
+        struct timespec due = start;
+        due.tv_sec += (time_t)at;
+        due.tv_nsec += (long)((at - (double)(time_t)at) * 1e9);
+        if (due.tv_nsec >= 1000000000L) {
+            due.tv_sec++;
+            due.tv_nsec -= 1000000000L;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
+            ;
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_VALUE(line, (size_t)len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err) {
+            snprintf(errstr, errstr_size, "message %ld: %s", sent, rd_kafka_err2str(err));
+            rc = KADM_FAIL;
+            break;
+        }
+        sent++;
+        rd_kafka_poll(rk, 0);
+    }
+    free(line);
+    if (rd_kafka_flush(rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR && rc == KADM_OK) {
+        snprintf(errstr, errstr_size, "%d message(s) not delivered", rd_kafka_outq_len(rk));
+        rc = KADM_FAIL;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *bootstrap = NULL;
@@ -328,6 +382,14 @@ int main(int argc, char **argv)
     } else if (!strcmp(argv[0], "committed") && argc == 3) {
         rk = kadm_client_create(RD_KAFKA_CONSUMER, bootstrap, argv[1], errstr, sizeof(errstr));
         rc = rk ? kadm_committed(rk, argv[2], timeout_ms, errstr, sizeof(errstr)) : KADM_FAIL;
+    } else if (!strcmp(argv[0], "produce-paced") && argc == 4) {
+        double rate = atof(argv[3]);
+        if (rate <= 0 || rate > 1e6)
+            goto usage;
+        rk = kadm_client_create(RD_KAFKA_PRODUCER, bootstrap, NULL, errstr, sizeof(errstr));
+        rc = rk ? kadm_produce_paced(rk, argv[1], atoi(argv[2]), rate, timeout_ms, errstr,
+                                     sizeof(errstr))
+                : KADM_FAIL;
     } else {
         goto usage;
     }
