@@ -224,6 +224,13 @@ it_cleanup() {
     for name in "${!IT_BG_PIDS[@]}"; do
         bg_stop "$name" 5
     done
+    # A failed run's work dir (every log) is kept beside the next runs'
+    # instead of being wiped by them: a rare failure can still be read.
+    if ((rc != 0)) && [[ -n $IT_DIR && -d $IT_DIR ]]; then
+        local kept
+        kept="$IT_DIR.failed.$(date +%Y%m%dT%H%M%S).$$"
+        cp -a "$IT_DIR" "$kept" 2>/dev/null && echo "logs of this run kept in $kept" >&2
+    fi
     return "$rc"
 }
 
