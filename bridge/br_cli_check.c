@@ -82,6 +82,10 @@ int br_cli_check(int argc, char **argv)
 
     char errstr[1024];
     br_config_t *config = br_config_load(path, errstr, sizeof(errstr));
+    if (config && br_config_require_kafka(config, errstr, sizeof(errstr)) != 0) {
+        br_config_destroy(config); /* check answers for run, which needs Kafka */
+        config = NULL;
+    }
     if (!config) {
         fprintf(stderr, "%s\n", errstr);
         return BR_EXIT_USAGE;

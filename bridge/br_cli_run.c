@@ -97,6 +97,10 @@ int br_cli_run(int argc, char **argv)
 
     char errstr[1024];
     br_config_t *config = br_config_load(path, errstr, sizeof(errstr));
+    if (config && br_config_require_kafka(config, errstr, sizeof(errstr)) != 0) {
+        br_config_destroy(config);
+        config = NULL;
+    }
     if (!config) {
         fprintf(stderr, "sfbridge run: %s\n", errstr);
         return BR_EXIT_USAGE;

@@ -865,8 +865,17 @@ void br_config_destroy(br_config_t *config)
     for (size_t i = 0; i < config->warnings_count; i++)
         free(config->warnings[i]);
     free(config->warnings);
+    free(config->kafka_error);
     free(config->path);
     free(config);
+}
+
+int br_config_require_kafka(const br_config_t *config, char *errstr, size_t errstr_size)
+{
+    if (!config || !config->kafka_error)
+        return 0;
+    snprintf(errstr, errstr_size, "%s", config->kafka_error);
+    return -1;
 }
 
 /*

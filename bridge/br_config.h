@@ -185,6 +185,9 @@ typedef struct br_config_s {
     char *state_topic; /* compacted topic of the source's replay ids ("sfbridge.state") */
     char **warnings;   /* "FILE:LINE: key 'x': ..." lines worth showing the user */
     size_t warnings_count;
+    /* Why Kafka cannot be used ("FILE:LINE: key 'kafka.brokers': ..."), or
+     * NULL. Not a load error: the org admin commands never use Kafka. */
+    char *kafka_error;
 } br_config_t;
 
 /*
@@ -194,6 +197,10 @@ typedef struct br_config_s {
  * contains a secret's value. Destroy the result with br_config_destroy().
  */
 br_config_t *br_config_load(const char *path, char *errstr, size_t errstr_size);
+
+/* For the commands that use Kafka (run, check): 0, or -1 with the reason
+ * (kafka.brokers missing and not embedded) in errstr, in load's format. */
+int br_config_require_kafka(const br_config_t *config, char *errstr, size_t errstr_size);
 
 /*
  * The same from a buffer (need not be NUL-terminated); `name` stands for the

@@ -855,9 +855,16 @@ static int finalize_source(br_cload_t *ld)
 int br_config_finalize(br_cload_t *ld)
 {
     br_config_t *config = ld->config;
-    if (!config->kafka.embedded && !config->kafka.brokers)
-        return br_cload_error(ld, br_cload_line(ld, "kafka"), "kafka.brokers",
-                              "required unless kafka.embedded = true");
+    if (!config->kafka.embedded && !config->kafka.brokers) {
+        /* Kept for run and check (br_config_require_kafka): org, login and
+         * logout work without Kafka. */
+        br_cload_error(ld, br_cload_line(ld, "kafka"), "kafka.brokers",
+                       "required unless kafka.embedded = true");
+        config->kafka_error = strdup(ld->errstr);
+        ld->errstr[0] = '\0';
+        if (!config->kafka_error)
+            return br_cload_error(ld, 0, "kafka.brokers", "out of memory");
+    }
     if (config->kafka.embedded && config->kafka.brokers)
         br_cload_warn(ld, br_cload_line(ld, "kafka.brokers"), "kafka.brokers",
                       "ignored because kafka.embedded = true");

@@ -177,7 +177,12 @@ static void test_fixtures(void **state)
         char *expect = text + 10;
         *strchr(expect, '\n') = '\0';
 
+        /* What run and check answer: loaded, and usable with Kafka. */
         br_config_t *config = br_config_load(path, err, sizeof(err));
+        if (config && br_config_require_kafka(config, err, sizeof(err)) != 0) {
+            br_config_destroy(config);
+            config = NULL;
+        }
         if (strcmp(expect, "ok") == 0) {
             if (!config)
                 fail_msg("%s: expected ok, got: %s", de->d_name, err);
@@ -772,6 +777,35 @@ static void run_free(run_result_t *r)
     free(r->err);
 }
 
+/* Without kafka.brokers a config still loads (the org admin commands never
+ * use Kafka); run and check refuse it with the same precise line. */
+static void test_brokers_only_for_kafka_commands(void **state)
+{
+    (void)state;
+    const char *path = DATA_DIR "/err_brokers_missing.conf";
+    char err[1024] = "";
+    br_config_t *config = br_config_load(path, err, sizeof(err));
+    if (!config)
+        fail_msg("org commands could not load it: %s", err);
+    assert_int_equal(config->orgs_count, 1);
+    assert_int_equal(br_config_require_kafka(config, err, sizeof(err)), -1);
+    assert_string_equal(err, DATA_DIR "/err_brokers_missing.conf:3: key 'kafka.brokers': "
+                                      "required unless kafka.embedded = true");
+    br_config_destroy(config);
+
+    /* `org`: fails on the org (no login_url answers), not on the config. */
+    run_result_t r = run_sfbridge((const char *[]){"org", "versions", "-c", path, NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_int_not_equal(r.status, 2);
+    assert_null(strstr(r.err, "kafka.brokers"));
+    run_free(&r);
+
+    r = run_sfbridge((const char *[]){"run", "-c", path, NULL});
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "key 'kafka.brokers': required unless kafka.embedded = true"));
+    run_free(&r);
+}
+
 static void test_cli_check(void **state)
 {
     (void)state;
@@ -853,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_hostile_nesting),
         cmocka_unit_test(test_example_documents_every_key),
         cmocka_unit_test(test_example_loads),
+        cmocka_unit_test(test_brokers_only_for_kafka_commands),
         cmocka_unit_test(test_cli_check),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
