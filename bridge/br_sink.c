@@ -17,8 +17,8 @@
 
 /* How often acknowledged progress is committed (asynchronously). */
 #define COMMIT_INTERVAL_MS 200
-/* Longest wait in one consumer poll: bounds the latency added to a result
- * whose batch just finished, since workers cannot wake the poll. */
+/* Longest wait in one consumer poll while work is out: bounds how late
+ * delivery reports are served (a finished batch wakes the poll itself). */
 #define POLL_MS_BUSY 2
 #define POLL_MS_IDLE 50
 /* Messages handled between two passes over the partitions. */

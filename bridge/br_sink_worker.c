@@ -634,6 +634,8 @@ static void *worker_main(void *arg)
             sink->done_tail = jobs[j];
         }
         pthread_mutex_unlock(&sink->done_mu);
+        /* The main thread writes the results: wake it from its poll. */
+        kf_consumer_wake(sink->consumer);
     }
     return NULL;
 }

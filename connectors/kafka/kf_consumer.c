@@ -204,6 +204,14 @@ kf_err_t kf_consumer_poll(kf_consumer_t *consumer, int timeout_ms, kf_message_t 
     return KF_OK;
 }
 
+void kf_consumer_wake(kf_consumer_t *consumer)
+{
+    /* librdkafka keeps the yield until the next poll: a wake that comes
+     * before the poll is not lost. */
+    if (consumer && consumer->queue)
+        rd_kafka_queue_yield(consumer->queue);
+}
+
 /* The commit's answer, gathered by the callbacks below. */
 typedef struct kf_commit_result {
     kf_err_t err;

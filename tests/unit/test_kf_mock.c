@@ -12,10 +12,12 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kf.h"
 #include "sfb.h"
@@ -242,6 +244,52 @@ static void test_prepare_unreachable(void **unused)
     assert_true(took >= 250 && took < 5000);
     assert_non_null(strstr(errstr, "topic results: "));
     kf_producer_destroy(producer);
+    kf_client_destroy(client);
+    (void)unused;
+}
+
+static void *wake_later(void *arg)
+{
+    usleep(200 * 1000);
+    kf_consumer_wake(arg);
+    return NULL;
+}
+
+/* kf_consumer_wake ends a poll that waits for messages that do not come,
+ * from another thread or before the poll starts. */
+static void test_consumer_wake(void **unused)
+{
+    char errstr[512];
+    kf_client_t *client = embedded_client("g-wake", 1);
+    assert_int_equal(
+        kf_client_create_topic(client, "quiet", 1, NULL, 0, 5000, errstr, sizeof(errstr)), KF_OK);
+    kf_consumer_t *consumer = NULL;
+    assert_int_equal(kf_consumer_create(client, NULL, &consumer, errstr, sizeof(errstr)), KF_OK);
+    const char *topics[] = {"quiet"};
+    assert_int_equal(kf_consumer_subscribe(consumer, topics, 1, errstr, sizeof(errstr)), KF_OK);
+    kf_message_t *msg = NULL;
+
+    kf_consumer_wake(consumer); /* before the poll: the poll returns at once */
+    int64_t t0 = wall_ms();
+    assert_int_equal(kf_consumer_poll(consumer, 5000, &msg, errstr, sizeof(errstr)), KF_OK);
+    assert_null(msg);
+    assert_true(wall_ms() - t0 < 2000);
+
+    pthread_t waker;
+    assert_int_equal(pthread_create(&waker, NULL, wake_later, consumer), 0);
+    t0 = wall_ms();
+    assert_int_equal(kf_consumer_poll(consumer, 5000, &msg, errstr, sizeof(errstr)), KF_OK);
+    int64_t took = wall_ms() - t0;
+    pthread_join(waker, NULL);
+    assert_null(msg);
+    assert_true(took >= 150 && took < 2000);
+
+    /* Without a wake the poll waits its whole timeout (nothing arrives). */
+    t0 = wall_ms();
+    assert_int_equal(kf_consumer_poll(consumer, 600, &msg, errstr, sizeof(errstr)), KF_OK);
+    assert_null(msg);
+    assert_true(wall_ms() - t0 >= 500);
+    kf_consumer_destroy(consumer);
     kf_client_destroy(client);
     (void)unused;
 }
@@ -699,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_produce_borrowed),
         cmocka_unit_test(test_prepare_unreachable),
+        cmocka_unit_test(test_consumer_wake),
         cmocka_unit_test(test_produce_retries_keep_order),
         cmocka_unit_test(test_produce_permanent_error_reported),
         cmocka_unit_test(test_queue_full_never_drops),
