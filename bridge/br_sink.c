@@ -449,6 +449,8 @@ static void on_rebalance(void *opaque, kf_rebalance_t event, const kf_partition_
             }
             SFB_INFO(part->org ? part->org->conf->name : "sink", "partition %d assigned%s", (int)p,
                      part->org ? "" : " (mapped to no org: its messages are dead-lettered)");
+            if (part->org)
+                sink_org_prepare(part->org);
         } else if (part) {
             SFB_INFO(part->org ? part->org->conf->name : "sink", "partition %d %s", (int)p,
                      event == KF_REBALANCE_REVOKED ? "revoked: draining" : "lost");

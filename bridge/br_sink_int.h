@@ -108,7 +108,7 @@ typedef struct sink_job {
 } sink_job_t;
 
 /* One org: its client and workers. `mu` protects the queue, idle_workers,
- * stopping and changes of paused_until_ms; the main thread reads
+ * login_wanted, stopping and changes of paused_until_ms; the main thread reads
  * paused_until_ms without it, once per partition and round. */
 typedef struct sink_org {
     struct sink *sink;
@@ -123,6 +123,7 @@ typedef struct sink_org {
     size_t idle_workers;             /* workers waiting for a job */
     _Atomic int64_t paused_until_ms; /* REQUEST_LIMIT_EXCEEDED or usage above max_api_usage_pct */
     int pause_level;                 /* consecutive pauses, for the backoff */
+    bool login_wanted;               /* a partition was assigned: a worker logs in now */
     bool stopping;
     bool owned; /* this worker holds the org's lowest mapped partition (main thread) */
 } sink_org_t;
@@ -167,6 +168,8 @@ int64_t sink_wall_ms(void);
 /* br_sink_worker.c */
 int sink_org_start(sink_t *sink, sink_org_t *org, char *errstr, size_t errstr_size);
 void sink_org_submit(sink_org_t *org, sink_job_t *job);
+/* Has a worker log in (if no token is held yet) without waiting for the first batch. */
+void sink_org_prepare(sink_org_t *org);
 void sink_org_stop(sink_org_t *org);
 bool sink_org_paused(sink_org_t *org, int64_t now_ms);
 const char *sink_dedupe_field(const br_config_t *config, const char *sobject);

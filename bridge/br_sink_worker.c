@@ -579,10 +579,23 @@ static void *worker_main(void *arg)
     sink_org_t *org = arg;
     for (;;) {
         pthread_mutex_lock(&org->mu);
-        while (!org->queue_head && !org->stopping) {
+        while (!org->queue_head && !org->stopping && !org->login_wanted) {
             org->idle_workers++;
             pthread_cond_wait(&org->cv, &org->mu);
             org->idle_workers--;
+        }
+        if (org->login_wanted && !org->stopping) {
+            /* The org's first batch would wait for the token (and its
+             * connection): get it while the batch fills. A failure is only
+             * logged; that batch logs in again and reports it. */
+            org->login_wanted = false;
+            pthread_mutex_unlock(&org->mu);
+            sf_error_t *err = NULL;
+            if (sf_org_login(org->sf, &err) != 0)
+                SFB_WARN(org->conf->name, "login failed: %s (retried by the first batch)",
+                         err ? err->message : "unknown error");
+            sf_error_destroy(err);
+            continue;
         }
         if (!org->queue_head) { /* stopping and nothing left */
             pthread_mutex_unlock(&org->mu);
@@ -671,6 +684,14 @@ void sink_org_submit(sink_org_t *org, sink_job_t *job)
         org->queue_head = job;
     org->queue_tail = job;
     org->queue_len++;
+    pthread_cond_signal(&org->cv);
+    pthread_mutex_unlock(&org->mu);
+}
+
+void sink_org_prepare(sink_org_t *org)
+{
+    pthread_mutex_lock(&org->mu);
+    org->login_wanted = true;
     pthread_cond_signal(&org->cv);
     pthread_mutex_unlock(&org->mu);
 }

@@ -151,7 +151,7 @@ light() {
     "$admin" -b "$boot" create-topic "$topic.res" 1 >/dev/null
     "$admin" -b "$boot" create-topic "$topic.dlq" 1 >/dev/null
     write_config "$work/light.conf" "$group" "$topic" 1 1
-    "$sfbridge" --log-level warn run -c "$work/light.conf" 2>"$work/light.log" &
+    "$sfbridge" --log-level "${BENCH_LOG:-warn}" run -c "$work/light.conf" 2>"$work/light.log" &
     local pid=$!
     pids+=($pid)
     sleep 5 # join the group

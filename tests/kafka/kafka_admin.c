@@ -298,6 +298,14 @@ static int kadm_produce_paced(rd_kafka_t *rk, const char *topic, int partition, 
     ssize_t len;
     long sent = 0;
     int rc = KADM_OK;
+    /* Learn the topic first: the first message must not wait for its
+     * metadata after its timestamp was taken. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     while ((len = getline(&line, &cap, stdin)) >= 0) {
