@@ -15,9 +15,14 @@
 #      peak RSS (/proc), and the ceiling in_flight x records_per_call / latency
 #      (with records_per_call both 200 and as measured);
 #   1b. collections: the same with use_composite = false;
-#   2. light load: LIGHT commands at 100 commands/s, p50/p99 latency from the
-#      command's produce timestamp to its result's timestamp;
-#   3. RSS with 10 orgs configured and 10 partitions busy.
+#   2. light load: LIGHT commands at 100 commands/s, one every 10 ms
+#      (sfb_kafka_admin produce-paced), p50/p99 latency from the command's
+#      produce timestamp to its result's timestamp;
+#   3. RSS with 10 orgs configured and 10 partitions busy;
+#   4. wide (only when named in STEPS): 20,000 commands over WIDE_PARTS
+#      partitions (default 200) and 10 orgs: throughput and CPU per command
+#      when a worker owns many partitions.
+# BENCH_LOG=debug gives sfbridge's debug log (backlog and light steps).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
