@@ -200,7 +200,8 @@ kf_err_t kf_consumer_subscribe(kf_consumer_t *consumer, const char *const *topic
 kf_err_t kf_consumer_poll(kf_consumer_t *consumer, int timeout_ms, kf_message_t **msgp,
                           char *errstr, size_t errstr_size);
 /* Any thread: makes a kf_consumer_poll() waiting in another thread return
- * now without a message (or the next one return at once, if none waits). */
+ * now without a message (or the next one return at once, if none waits).
+ * No effect once kf_consumer_close() has started (it must wait for the group). */
 void kf_consumer_wake(kf_consumer_t *consumer);
 /*
  * Commits parts[i].offset for each partition: the NEXT offset to consume

@@ -5,6 +5,7 @@
  * Owned by one thread: the one calling kf_consumer_poll(); every callback
  * runs there.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,11 @@ struct kf_consumer {
     rd_kafka_queue_t *queue; /* the consumer queue: async commit results land here */
     kf_consumer_conf_t conf;
     bool closing; /* inside rd_kafka_consumer_close: commits still allowed */
+    /* kf_consumer_wake comes from other threads. Once the close starts, a
+     * yield would reach the queue rd_kafka_consumer_close waits on and end
+     * that wait before the group has answered: wake_off stops them. */
+    pthread_mutex_t wake_mu;
+    bool wake_off;
     bool closed;
     uint64_t error_cnt; /* consumer errors librdkafka recovers from */
 };
@@ -138,6 +144,7 @@ kf_err_t kf_consumer_create(kf_client_t *client, const kf_consumer_conf_t *conf,
     if (!consumer)
         return kf_set_err(errstr, errstr_size, KF_ERR_NOMEM, "out of memory");
     consumer->client = client;
+    pthread_mutex_init(&consumer->wake_mu, NULL);
     if (conf)
         consumer->conf = *conf;
     if ((err = kf_conf_build(client, RD_KAFKA_CONSUMER, true, defaults,
@@ -216,8 +223,12 @@ void kf_consumer_wake(kf_consumer_t *consumer)
 {
     /* librdkafka keeps the yield until the next poll: a wake that comes
      * before the poll is not lost. */
-    if (consumer && consumer->queue)
+    if (!consumer)
+        return;
+    pthread_mutex_lock(&consumer->wake_mu);
+    if (!consumer->wake_off && consumer->queue)
         rd_kafka_queue_yield(consumer->queue);
+    pthread_mutex_unlock(&consumer->wake_mu);
 }
 
 /* The commit's answer, gathered by the callbacks below. */
@@ -399,6 +410,9 @@ kf_err_t kf_consumer_close(kf_consumer_t *consumer, char *errstr, size_t errstr_
     if (consumer->closed || consumer->closing)
         return KF_OK;
     consumer->closing = true;
+    pthread_mutex_lock(&consumer->wake_mu);
+    consumer->wake_off = true;
+    pthread_mutex_unlock(&consumer->wake_mu);
     /* Runs the final revocation through kf_rebalance_cb, so the caller
      * commits what has results before the group moves on. */
     rd_kafka_resp_err_t rerr = rd_kafka_consumer_close(consumer->rk);
@@ -420,5 +434,6 @@ void kf_consumer_destroy(kf_consumer_t *consumer)
             rd_kafka_queue_destroy(consumer->queue);
         rd_kafka_destroy(consumer->rk);
     }
+    pthread_mutex_destroy(&consumer->wake_mu);
     free(consumer);
 }

@@ -558,6 +558,63 @@ static void pump(member_t *m, int *seen)
     kf_message_destroy(msg);
 }
 
+typedef struct waker {
+    kf_consumer_t *consumer;
+    volatile int stop;
+    long wakes;
+} waker_t;
+
+static void *wake_loop(void *arg)
+{
+    waker_t *w = arg;
+    while (!w->stop) {
+        kf_consumer_wake(w->consumer);
+        w->wakes++;
+        usleep(200);
+    }
+    return NULL;
+}
+
+/* Workers wake the sink's poll at any moment, also while it leaves the group:
+ * close must still wait for the group's answer and run the final revocation
+ * (librdkafka's close waits on a queue the consumer queue is forwarded to,
+ * and a yield there would end that wait early). */
+static void test_wake_during_close(void **unused)
+{
+    char errstr[512];
+    kf_client_t *client = embedded_client("g-closewake", 1);
+    assert_int_equal(
+        kf_client_create_topic(client, "closewake", 2, NULL, 0, 5000, errstr, sizeof(errstr)),
+        KF_OK);
+    member_t m = {.name = "m"};
+    kf_consumer_conf_t conf = {.rebalance_cb = on_rebalance, .opaque = &m};
+    assert_int_equal(kf_consumer_create(client, &conf, &m.consumer, errstr, sizeof(errstr)), KF_OK);
+    const char *topics[] = {"closewake"};
+    assert_int_equal(kf_consumer_subscribe(m.consumer, topics, 1, errstr, sizeof(errstr)), KF_OK);
+    int64_t deadline = now_ms() + 20000;
+    while (m.assigned < 2 && now_ms() < deadline) {
+        kf_message_t *msg = NULL;
+        assert_int_equal(kf_consumer_poll(m.consumer, 100, &msg, errstr, sizeof(errstr)), KF_OK);
+        kf_message_destroy(msg);
+    }
+    assert_int_equal(m.assigned, 2);
+
+    waker_t w = {.consumer = m.consumer};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, wake_loop, &w), 0);
+    usleep(20 * 1000);
+    kf_err_t err = kf_consumer_close(m.consumer, errstr, sizeof(errstr));
+    w.stop = 1;
+    pthread_join(thread, NULL);
+    if (err != KF_OK)
+        fail_msg("close: %s", errstr);
+    assert_true(w.wakes > 0);
+    assert_int_equal(m.revoked, 2); /* the final revocation ran */
+    kf_consumer_destroy(m.consumer);
+    kf_client_destroy(client);
+    (void)unused;
+}
+
 /*
  * Two members of one group on the mock cluster: the second one joining takes
  * some partitions (cooperative: the first only gives up those), the first
@@ -748,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_produce_borrowed),
         cmocka_unit_test(test_prepare_unreachable),
         cmocka_unit_test(test_consumer_wake),
+        cmocka_unit_test(test_wake_during_close),
         cmocka_unit_test(test_produce_retries_keep_order),
         cmocka_unit_test(test_produce_permanent_error_reported),
         cmocka_unit_test(test_queue_full_never_drops),
