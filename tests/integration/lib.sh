@@ -230,6 +230,11 @@ it_cleanup() {
         local kept
         kept="$IT_DIR.failed.$(date +%Y%m%dT%H%M%S).$$"
         cp -a "$IT_DIR" "$kept" 2>/dev/null && echo "logs of this run kept in $kept" >&2
+        # The five newest are enough (a test of fail() itself fails every run).
+        local old
+        for old in $(ls -dt "$IT_DIR".failed.* 2>/dev/null | tail -n +6); do
+            rm -rf "$old"
+        done
     fi
     return "$rc"
 }

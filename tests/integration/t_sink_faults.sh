@@ -21,8 +21,12 @@ gen() {
     done
 }
 
-# -- 1: 10% 503 SERVER_UNAVAILABLE and sessions expiring every 2 s
-emu_control emu1 faults '{"error":{"status":503,"errorCode":"SERVER_UNAVAILABLE","message":"Service unavailable","rate":0.1,"path_prefix":"/services/data"}}' >/dev/null
+# -- 1: 503 SERVER_UNAVAILABLE on the first two calls and 10% after them,
+# and sessions expiring now and every 2 s. The first two are certain: with
+# composite calls of up to 100 commands the 2,000 commands take only about 20
+# calls, and 10% alone missed all of them once in CI (0.9^20 = 12%).
+emu_control emu1 faults '{"error":{"status":503,"errorCode":"SERVER_UNAVAILABLE","message":"Service unavailable","next":2,"rate":0.1,"path_prefix":"/services/data"}}' >/dev/null
+curl -sf -X POST "${SFEMU_URL[emu1]}/__sfemu/sessions/expire" >/dev/null
 bg_start expirer bash -c "while sleep 2; do curl -sf -X POST ${SFEMU_URL[emu1]}/__sfemu/sessions/expire >/dev/null; done"
 gen 0 1000 p0 >"$IT_DIR/a0.jsonl"
 gen 0 1000 p1 >"$IT_DIR/a1.jsonl"
@@ -36,13 +40,15 @@ retried=$(jq -r 'select(.attempts > 1) | .command_id' "$IT_DIR/results.jsonl" | 
 log "$retried commands needed more than one attempt"
 bg_stop expirer
 
-# -- 2: UNABLE_TO_LOCK_ROW on a fifth of the calls
-emu_control emu1 faults '{"error":{"status":400,"errorCode":"UNABLE_TO_LOCK_ROW","message":"unable to obtain exclusive access to this record","rate":0.2,"path_prefix":"/services/data"}}' >/dev/null
+# -- 2: UNABLE_TO_LOCK_ROW on the first call and a fifth of the others
+emu_control emu1 faults '{"error":{"status":400,"errorCode":"UNABLE_TO_LOCK_ROW","message":"unable to obtain exclusive access to this record","next":1,"rate":0.2,"path_prefix":"/services/data"}}' >/dev/null
 gen 0 500 q0 >"$IT_DIR/b0.jsonl"
 produce_file 0 "$IT_DIR/b0.jsonl"
 wait_results 2500 120
 assert_eq 500 "$(jq -r 'select(.status=="ok" and (.command_id|startswith("q0-"))) | .command_id' "$IT_DIR/results.jsonl" | sort -u | wc -l)" \
     "ok results under UNABLE_TO_LOCK_ROW"
+retried=$(jq -r 'select(.attempts > 1 and (.command_id|startswith("q0-"))) | .command_id' "$IT_DIR/results.jsonl" | wc -l)
+((retried > 0)) || fail "no command needed a retry: was UNABLE_TO_LOCK_ROW injected?"
 curl -sf -X DELETE "${SFEMU_URL[emu1]}/__sfemu/faults" >/dev/null
 
 # -- 3: the daily allocation runs out, then is restored
