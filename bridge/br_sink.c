@@ -717,16 +717,10 @@ static int sink_setup(sink_t *sink, char *errstr, size_t errstr_size)
     if (kf_producer_create(sink->client, &pc, &sink->producer, errstr, errstr_size) != KF_OK)
         goto done;
     const char *out_topics[] = {cfg->sink.result_topic, cfg->sink.dead_letter_topic};
-    for (size_t i = 0; i < sizeof(out_topics) / sizeof(out_topics[0]); i++) {
-        char perr[512];
-        kf_err_t prepared = kf_producer_prepare(sink->producer, out_topics[i], PREPARE_TIMEOUT_MS,
-                                                perr, sizeof(perr));
-        if (prepared == KF_OK)
-            continue;
-        SFB_WARN("sink", "%s (its first messages wait until Kafka knows it)", perr);
-        if (prepared == KF_ERR_TIMED_OUT)
-            break; /* the cluster does not answer: do not wait again for the next topic */
-    }
+    char perr[1024];
+    if (kf_producer_prepare(sink->producer, out_topics, 2, PREPARE_TIMEOUT_MS, perr,
+                            sizeof(perr)) != KF_OK)
+        SFB_WARN("sink", "%s (their first messages wait until Kafka knows them)", perr);
     kf_consumer_conf_t cc = {.rebalance_cb = on_rebalance, .commit_cb = on_commit, .opaque = sink};
     if (kf_consumer_create(sink->client, &cc, &sink->consumer, errstr, errstr_size) != KF_OK)
         goto done;

@@ -458,15 +458,16 @@ static void *org_thread(void *arg)
         goto fail;
     /* Learn the events topics' metadata now rather than on the first event,
      * which would otherwise wait for it in librdkafka (kf_producer_prepare). */
-    for (size_t i = 0; i < org->chan_cnt; i++) {
-        char perr[512];
-        kf_err_t prepared = kf_producer_prepare(org->producer, org->chans[i].conf->topic,
-                                                PREPARE_MS, perr, sizeof(perr));
-        if (prepared == KF_OK)
-            continue;
-        SFB_WARN(org->conf->name, "source: %s (its first events wait until Kafka knows it)", perr);
-        if (prepared == KF_ERR_TIMED_OUT)
-            break;
+    const char **topics = calloc(org->chan_cnt ? org->chan_cnt : 1, sizeof(*topics));
+    if (topics) {
+        char perr[1024];
+        for (size_t i = 0; i < org->chan_cnt; i++)
+            topics[i] = org->chans[i].conf->topic;
+        if (kf_producer_prepare(org->producer, topics, org->chan_cnt, PREPARE_MS, perr,
+                                sizeof(perr)) != KF_OK)
+            SFB_WARN(org->conf->name, "source: %s (their first events wait until Kafka knows them)",
+                     perr);
+        free(topics);
     }
     for (size_t i = 0; i < org->chan_cnt; i++) {
         src_chan_t *chan = &org->chans[i];

@@ -286,16 +286,18 @@ kf_err_t kf_producer_produce_borrowed(kf_producer_t *producer, const char *topic
                                       size_t value_len, void *msg_opaque, char *errstr,
                                       size_t errstr_size);
 /*
- * Learns `topic`'s partitions and leaders before the first message needs
- * them (blocks up to timeout_ms). Without it the first messages to a topic
- * wait in librdkafka for its metadata and for a broker thread that may sleep
- * up to a second: on a backlog, that held the sink's first 10,000 results
- * for 600-800 ms. An error (the topic does not exist yet, the cluster is not
- * reachable) changes nothing but the first messages' wait: the caller may
- * just log it.
+ * Learns the topics' partitions and leaders before the first message needs
+ * them (blocks up to timeout_ms per topic). Without it the first messages to
+ * a topic wait in librdkafka for its metadata and for a broker thread that
+ * may sleep up to a second: on a backlog, that held the sink's first 10,000
+ * results for 600-800 ms. On failure returns the first topic's error, with
+ * every failing topic in errstr ("topic X: ...; topic Y: ..."); when the
+ * cluster does not answer, the remaining topics are not tried. An error (a topic does not
+ * exist yet, the cluster is not reachable) changes nothing but the first
+ * messages' wait: the caller may just log it.
  */
-kf_err_t kf_producer_prepare(kf_producer_t *producer, const char *topic, int timeout_ms,
-                             char *errstr, size_t errstr_size);
+kf_err_t kf_producer_prepare(kf_producer_t *producer, const char *const *topics, size_t topic_cnt,
+                             int timeout_ms, char *errstr, size_t errstr_size);
 /* Serves delivery reports for up to timeout_ms (0: no wait). Returns the
  * number of events served in *servedp (may be NULL); KF_ERR_FATAL if the
  * producer hit a fatal (idempotence) error. */

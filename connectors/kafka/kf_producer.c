@@ -169,26 +169,55 @@ kf_err_t kf_producer_produce_borrowed(kf_producer_t *producer, const char *topic
                    errstr_size);
 }
 
-kf_err_t kf_producer_prepare(kf_producer_t *producer, const char *topic, int timeout_ms,
-                             char *errstr, size_t errstr_size)
+/* One topic's metadata, waited for up to timeout_ms. *cluster_down: the
+ * request itself failed (no answer), as opposed to an answer about the topic. */
+static rd_kafka_resp_err_t prepare_topic(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                         bool *cluster_down)
 {
-    if (!producer || !topic || !*topic)
-        return kf_set_err(errstr, errstr_size, KF_ERR_ARG, "no producer or topic");
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(producer->rk, topic, NULL);
+    *cluster_down = false;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     if (!rkt)
-        return kf_set_err(errstr, errstr_size, KF_ERR_NOMEM, "topic %s: %s", topic,
-                          rd_kafka_err2str(rd_kafka_last_error()));
+        return rd_kafka_last_error();
     const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_resp_err_t rerr = rd_kafka_metadata(producer->rk, 0, rkt, &md, timeout_ms);
-    if (!rerr)
+    rd_kafka_resp_err_t rerr = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    if (rerr)
+        *cluster_down = true;
+    else
         rerr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     if (md)
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
-    if (rerr)
-        return kf_set_err(errstr, errstr_size, kf_err_from_rd(rerr), "topic %s: %s", topic,
-                          rd_kafka_err2str(rerr));
-    return KF_OK;
+    return rerr;
+}
+
+kf_err_t kf_producer_prepare(kf_producer_t *producer, const char *const *topics, size_t topic_cnt,
+                             int timeout_ms, char *errstr, size_t errstr_size)
+{
+    if (!producer || (!topics && topic_cnt))
+        return kf_set_err(errstr, errstr_size, KF_ERR_ARG, "no producer or topics");
+    kf_err_t first = KF_OK;
+    size_t used = 0;
+    if (errstr && errstr_size)
+        errstr[0] = '\0';
+    for (size_t i = 0; i < topic_cnt; i++) {
+        bool named = topics[i] && *topics[i], cluster_down = false;
+        rd_kafka_resp_err_t rerr =
+            named ? prepare_topic(producer->rk, topics[i], timeout_ms, &cluster_down)
+                  : RD_KAFKA_RESP_ERR__INVALID_ARG;
+        if (!rerr)
+            continue;
+        if (first == KF_OK)
+            first = named ? kf_err_from_rd(rerr) : KF_ERR_ARG;
+        /* Every failing topic, "; "-separated. */
+        if (errstr && used < errstr_size) {
+            int n = snprintf(errstr + used, errstr_size - used, "%stopic %s: %s", used ? "; " : "",
+                             topics[i] ? topics[i] : "(null)", rd_kafka_err2str(rerr));
+            used += n > 0 ? (size_t)n : 0;
+        }
+        if (cluster_down)
+            break; /* no answer: the next topics would wait as long for nothing */
+    }
+    return first;
 }
 
 static kf_err_t kf_producer_check_fatal(kf_producer_t *producer, char *errstr, size_t errstr_size)
